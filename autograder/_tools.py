@@ -1,0 +1,70 @@
+"""Course-directory helpers shared by the release, collect, report and demo commands."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["ToolError", "error_line", "course_root", "assignments_in",
+           "notebook_names", "read_records", "RESULT_NAME"]
+
+#: The per-submission result record the grader writes (see the grader contract).
+RESULT_NAME = ".result.json"
+
+
+class ToolError(Exception):
+    """A problem with the user's input: reported as one line, exit status 2."""
+
+
+def error_line(exc: BaseException | str) -> int:
+    """Print ``autograder: error: ...`` (one line) to stderr and return 2."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"autograder: error: {text}", file=sys.stderr)
+    return 2
+
+
+def course_root(course: str | os.PathLike) -> Path:
+    """The course directory, checked to hold ``nbgrader_config.py`` or ``source/``."""
+    root = Path(course).resolve()
+    if not root.is_dir():
+        raise ToolError(f"course directory {course} does not exist")
+    if not (root / "nbgrader_config.py").is_file() and not (root / "source").is_dir():
+        raise ToolError(f"{root} is not a course directory "
+                        "(no nbgrader_config.py and no source/); use --course DIR")
+    return root
+
+
+def assignments_in(root: Path, folder: str = "source") -> list[str]:
+    """Names of the assignments under ``root/folder`` that hold a notebook."""
+    base = root / folder
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir()
+                  if p.is_dir() and not p.name.startswith(".")
+                  and any(p.glob("*.ipynb")))
+
+
+def notebook_names(root: Path, assignment: str) -> list[str]:
+    """Notebook stems of an assignment, from ``source/`` (else ``release/``)."""
+    for folder in ("source", "release"):
+        names = sorted(p.stem for p in (root / folder / assignment).glob("*.ipynb"))
+        if names:
+            return names
+    known = ", ".join(assignments_in(root)) or "none"
+    raise ToolError(f"assignment {assignment!r} has no notebook under "
+                    f"{root / 'source'} (assignments: {known})")
+
+
+def read_records(root: Path, assignment: str) -> list[dict]:
+    """Every readable result record of ``assignment`` under ``autograded/``, by student."""
+    records = []
+    for path in sorted((root / "autograded").glob(f"*/{assignment}/{RESULT_NAME}")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # a half-written or foreign file is not a result
+        if isinstance(record, dict):
+            record.setdefault("student", path.parent.parent.name)
+            records.append(record)
+    return records
