@@ -1,0 +1,212 @@
+"""The generic judge of a layer row: observations vs reference maths -> one Verdict.
+
+Pure and numpy-only.  Order of decisions: errors, in-place writes, the forward
+output (then its variants), backward's structure, each gradient element-wise
+against the float64 reference, backward() without argument, and finally each
+gradient against numerical directional derivatives of the student's own forward.
+Fingerprints are only computed after a failure, to name the likely bug.
+"""
+from __future__ import annotations
+
+from itertools import permutations
+
+import numpy as np
+
+from ._fingerprints import context, match
+from ._report import Verdict, failed, passed
+from .engine import directional_from_values, directional_tolerance, rel_error
+
+__all__ = ["judge_layer"]
+
+_MUTATION_HINT = ("do not write into arrays you were given (no `x[...] = ...`, `x -= ...`, "
+                  "`x *= ...` on them): the caller still needs them; work on a copy")
+
+
+def _index_text(arr_name, diff):
+    if diff.ndim == 0:
+        return arr_name
+    idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    return f"{arr_name}[{', '.join(str(int(i)) for i in idx)}]"
+
+
+def _worst(ref, got):
+    diff = np.abs(np.asarray(got, dtype=np.float64) - ref)
+    diff = np.where(np.isfinite(diff), diff, np.inf)
+    idx = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
+    return diff, idx
+
+
+def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extra=""):
+    """A Verdict if ``got`` differs from ``ref`` (shape or values), else None."""
+    name = spec.name
+    got_arr = np.asarray(got, dtype=np.float64)
+    scalar = np.ndim(ref) == 0
+    if scalar and got_arr.size == 1:
+        got_arr = got_arr.reshape(())
+    if got_arr.shape != np.shape(ref):
+        fp = match(spec, ctx, 10 * spec.tolerance)
+        want = "a single number" if scalar else f"shape {np.shape(ref)}"
+        return failed(name, f"{label} must be {want}{extra} (got shape {got_arr.shape})",
+                      hint=fp.hint if fp else None,
+                      bug=fp.bug if fp else f"wrong_shape")
+    error = rel_error(got_arr, ref)
+    if error <= spec.tolerance:
+        return None
+    fp = match(spec, ctx, 10 * spec.tolerance)
+    diff, idx = _worst(ref, got_arr)
+    bad = int(np.sum(diff > spec.tolerance * (np.abs(ref) + np.max(np.abs(ref)))))
+    where = _index_text(label, diff) + (f" (largest difference; {bad} of {diff.size} "
+                                        f"entries wrong)" if diff.ndim else "")
+    hint = fp.hint if fp else spec.hints.get(ctx.target)
+    return failed(name, f"{label} {what_wrong}", where=where,
+                  expected=np.asarray(ref)[idx] if idx else float(ref),
+                  got=got_arr[idx] if idx else float(got_arr),
+                  hint=hint, bug=fp.bug if fp else fallback_bug)
+
+
+def _check_forward(spec, plan, observed):
+    fwd = observed["forward"]
+    arrays = plan["arrays"]
+    if "error" in fwd:
+        return failed(spec.name, f"{spec.signature} raised an error", where=fwd["error"],
+                      hint="try your forward on a small example; the line above is yours",
+                      bug="forward_error")
+    if observed["forward_mutated"]:
+        which = ", ".join(observed["forward_mutated"])
+        return failed(spec.name, f"{spec.signature} changed the caller's array in place",
+                      where=which, hint=_MUTATION_HINT, bug="mutates_inputs")
+    ref = spec.reference(arrays)
+    if fwd["value"] is None:
+        return failed(spec.name, f"{spec.signature} must return "
+                      + ("one number" if np.ndim(ref) == 0 else "an array")
+                      + f", got {fwd['desc']}", hint="did you forget `return`?",
+                      bug="forward_returns_nothing")
+    ctx = context(spec, arrays, plan["d_out"], "out", ref, fwd["value"])
+    problem = _value_problem(spec, ctx, "forward output", ref, fwd["value"],
+                             what_wrong="is wrong", fallback_bug="wrong_forward")
+    if problem:
+        return problem
+    for variant in spec.variants:
+        seen = observed.get("variants", {}).get(variant.name, {})
+        v_arrays = plan["variants"][variant.name]
+        v_ref = spec.reference(v_arrays)
+        if "error" in seen or seen.get("value") is None:
+            return failed(spec.name, f"{spec.signature} fails {variant.what}",
+                          where=seen.get("error", seen.get("desc")), hint=variant.hint,
+                          bug=variant.bug)
+        got = np.asarray(seen["value"], dtype=np.float64)
+        if got.size != np.size(v_ref) or rel_error(got.reshape(np.shape(v_ref)),
+                                                   v_ref) > spec.tolerance:
+            got_show = got.reshape(-1)[:4] if got.size > 1 else float(got.reshape(()))
+            return failed(spec.name, f"{spec.signature} is wrong {variant.what}",
+                          expected=v_ref, got=got_show, hint=variant.hint, bug=variant.bug)
+    return None
+
+
+def _check_gradients(spec, plan, seen, d_out, label):
+    """Verdict for one backward call, or None; also returns the student's gradients."""
+    name, arrays = spec.name, plan["arrays"]
+    if "error" in seen:
+        return failed(spec.name, f"{label} raised an error", where=seen["error"],
+                      hint="try your backward on a small example; the line above is yours",
+                      bug="backward_error"), None
+    if seen["mutated"]:
+        which = ", ".join(seen["mutated"])
+        return failed(name, f"{label} changed the caller's array in place", where=which,
+                      hint=_MUTATION_HINT, bug="mutates_d_out" if "d_out" in seen["mutated"]
+                      else "mutates_inputs"), None
+    items, k = seen["items"], len(spec.returns)
+    if k > 1 and (seen["kind"] == "single" or len(items) != k):
+        got = items[0]["desc"] if seen["kind"] == "single" else f"{seen['kind']} of {len(items)}"
+        return failed(name, f"{label} must return {k} values {spec.returns_text}, got {got}",
+                      bug="wrong_return_count"), None
+    if k == 1 and seen["kind"] != "single":
+        return failed(name, f"{label} must return one array d_{spec.returns[0]}, "
+                      f"got a {seen['kind']} of {len(items)}", bug="wrong_return_count"), None
+    refs = spec.reference_grad(arrays, d_out)
+    slots = [(j, n) for j, n in enumerate(spec.returns) if n is not None]
+    got = {n: items[j]["value"] for j, n in slots}
+
+    def fits(value, n):
+        return (value is not None and np.shape(value) == np.shape(refs[n])
+                and rel_error(value, refs[n]) <= spec.tolerance)
+
+    if not all(fits(got[n], n) for _, n in slots):
+        values = [items[j]["value"] for j, _ in slots]
+        for perm in permutations(range(len(slots))):
+            if list(perm) != list(range(len(slots))) and all(
+                    fits(values[p], n) for p, (_, n) in zip(perm, slots)):
+                order = "(" + ", ".join(f"d_{slots[p][1]}" for p in perm) + ")"
+                return failed(name, f"{label} returns the right gradients in the wrong order",
+                              expected=spec.returns_text, got=order,
+                              hint=f"return {spec.returns_text} in this order",
+                              bug="wrong_return_order"), None
+    for j, n in slots:
+        if got[n] is None:
+            return failed(name, f"{label} returned {items[j]['desc']} for d_{n}",
+                          hint=f"compute d_{n} and return it", bug="missing_gradient"), None
+        ctx = context(spec, arrays, d_out, n, refs[n], got[n])
+        problem = _value_problem(
+            spec, ctx, f"d_{n}", refs[n], got[n], what_wrong="is wrong",
+            fallback_bug=f"wrong_d_{n}",
+            extra=f", the shape of {n}" if np.ndim(refs[n]) else "")
+        if problem:
+            return problem, None
+    return None, got
+
+
+def _check_directional(spec, plan, observed, grads):
+    """Each gradient vs the numerical derivative of the student's own forward."""
+    d_out = plan["d_out"]
+    out = np.asarray(observed["forward"]["value"])
+    eps = float(np.finfo(out.dtype).eps) if np.issubdtype(out.dtype, np.floating) \
+        else float(np.finfo(np.float64).eps)
+    f_scale = float(np.sum(np.abs(np.asarray(d_out) * out.astype(np.float64))))
+    checked = 0
+    for n, rows in observed["directional"].items():
+        g = np.asarray(grads[n], dtype=np.float64)
+        norm = float(np.linalg.norm(g))
+        for u, h, values in zip(plan["directions"][n], plan["steps"][n], rows):
+            if any(v is None for v in values):
+                return failed(spec.name, f"{spec.signature} failed on slightly moved inputs",
+                              where=observed.get("directional_error", f"moving {n}"),
+                              bug="forward_error"), checked
+            numeric = directional_from_values(values, h, spec.step.richardson)
+            analytic = float(np.sum(g * u))
+            allowed = directional_tolerance(norm, numeric, f_scale, h, eps, spec.tolerance)
+            if not abs(analytic - numeric) <= allowed:
+                return failed(
+                    spec.name, f"d_{n} disagrees with the numerical gradient of your forward",
+                    where=f"directional derivative along a random direction for {n}",
+                    expected=numeric, got=analytic,
+                    hint="forward and backward must describe the same function "
+                         "(does forward depend on state kept between calls?)",
+                    bug="inconsistent_backward"), checked
+            checked += 1
+    return None, checked
+
+
+def judge_layer(spec, plan: dict, observed: dict) -> Verdict:
+    """Decide one run of a layer row (pure; numpy only)."""
+    try:
+        problem = _check_forward(spec, plan, observed)
+        if problem:
+            return problem
+        d_out = plan["d_out"]
+        label = "backward(d_out)" if np.ndim(d_out) else f"backward(d_out={d_out:.4g})"
+        problem, grads = _check_gradients(spec, plan, observed["backward"], d_out, label)
+        if problem:
+            return problem
+        if spec.default_d_out is not None:
+            problem, _ = _check_gradients(spec, plan, observed["backward_default"],
+                                          spec.default_d_out, "backward() without d_out")
+            if problem:
+                return problem
+        problem, checked = _check_directional(spec, plan, observed, grads)
+        if problem:
+            return problem
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        return failed(spec.name, "the observations of your code could not be read",
+                      where=f"{type(exc).__name__}: {exc}", bug="malformed_observation")
+    return passed(spec.name, f"forward and backward match the reference and "
+                  f"{checked} numerical directional derivatives (seed {plan['seed']})")

@@ -1,0 +1,120 @@
+"""The generic probe of a layer row: call the student's forward/backward, record plain data.
+
+Decides nothing and holds no reference maths: it only feeds the plan's arrays
+(always fresh copies, so in-place writes are seen and cannot spoil later calls)
+and records what came back, which arrays were written to, error texts, and the
+objective ``F = sum(d_out * forward(x + s u))`` at the plan's perturbed points.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._probe import as_array, call
+
+__all__ = ["probe_layer"]
+
+
+def _forward(spec, student, arrays):
+    if spec.forward is not None:
+        return spec.forward(student, arrays)
+    return student.forward(*[arrays[a.name] for a in spec.args])
+
+
+def _backward(spec, student, d_out):
+    if spec.backward is not None:
+        return spec.backward(student, d_out)
+    return student.backward() if d_out is None else student.backward(d_out)
+
+
+def _value(value) -> dict:
+    arr, desc = as_array(value)
+    return {"value": arr, "desc": desc, "type": type(value).__name__}
+
+
+def _returned(result: dict) -> dict:
+    """``{"error"}``, or the returned value(s) as plain data (tuples item by item)."""
+    if "error" in result:
+        return {"error": result["error"]}
+    value = result["value"]
+    if isinstance(value, (tuple, list)):
+        return {"kind": type(value).__name__, "items": [_value(v) for v in value]}
+    return {"kind": "single", "items": [_value(value)]}
+
+
+def _copies(arrays: dict) -> dict:
+    return {k: np.array(v, copy=True) for k, v in arrays.items()}
+
+
+def _changed(given: dict, original: dict) -> list[str]:
+    return [k for k in original
+            if np.shape(given[k]) != np.shape(original[k])
+            or not np.array_equal(given[k], original[k], equal_nan=True)]
+
+
+def _objective(out, d_out):
+    """sum(d_out * out) in float64, or None when out does not match d_out."""
+    try:
+        arr = np.asarray(out, dtype=np.float64)
+    except Exception:  # noqa: BLE001 - any odd return is just "no value"
+        return None
+    if np.ndim(d_out) == 0:
+        return float(d_out * np.sum(arr)) if arr.size == 1 else None
+    if arr.shape != np.shape(d_out):
+        return None
+    return float(np.sum(np.asarray(d_out) * arr))
+
+
+def _backward_call(spec, student, arrays, d_out) -> dict:
+    """forward on fresh copies, then backward(d_out); what came back and what changed."""
+    given = _copies(arrays)
+    fwd = call(_forward, spec, student, given)
+    if "error" in fwd:
+        return {"error": fwd["error"]}
+    d_given = None if d_out is None else np.array(d_out, copy=True)
+    seen = _returned(call(_backward, spec, student, d_given))
+    seen["mutated"] = _changed(given, arrays)
+    if d_out is not None and not np.array_equal(np.asarray(d_given), np.asarray(d_out)):
+        seen["mutated"].append("d_out")
+    return seen
+
+
+def probe_layer(spec, student, plan: dict) -> dict:
+    """Run the student's layer on ``plan``; return observations (plain data only)."""
+    arrays, d_out = plan["arrays"], plan["d_out"]
+    observed: dict = {}
+    given = _copies(arrays)
+    forward = call(_forward, spec, student, given)
+    observed["forward"] = ({"error": forward["error"]} if "error" in forward
+                           else _value(forward["value"]))
+    observed["forward_mutated"] = _changed(given, arrays)
+    if "error" in forward:
+        return observed
+
+    for name, variant in plan["variants"].items():
+        result = call(_forward, spec, student, _copies(variant))
+        observed.setdefault("variants", {})[name] = (
+            {"error": result["error"]} if "error" in result else _value(result["value"]))
+
+    observed["backward"] = _backward_call(spec, student, arrays, d_out)
+    if spec.default_d_out is not None:
+        observed["backward_default"] = _backward_call(spec, student, arrays, None)
+
+    # F at x + s*u for each gradient argument, direction and step multiple s
+    directional = {}
+    for name, directions in plan["directions"].items():
+        rows = []
+        for u, multipliers in zip(directions, plan["multipliers"][name]):
+            row = []
+            for s in multipliers:
+                moved = _copies(arrays)
+                moved[name] = arrays[name] + s * u
+                result = call(_forward, spec, student, moved)
+                if "error" in result:
+                    observed["directional_error"] = result["error"]
+                    row.append(None)
+                else:
+                    row.append(_objective(result["value"], d_out))
+            rows.append(row)
+        directional[name] = rows
+    observed["directional"] = directional
+    return observed
