@@ -6,7 +6,7 @@ forward output).  Judge side only: numpy, pure.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
+from functools import cached_property
 
 import numpy as np
 
@@ -58,13 +58,29 @@ GENERIC = (
 )
 
 
-def context(spec, arrays, d_out, target, ref, got) -> SimpleNamespace:
+class _Context:
+    """What a fingerprint's candidate sees; the reference output and gradients
+    are only computed if a candidate asks for them (failures only)."""
+
+    def __init__(self, spec, arrays, d_out, target, ref, got):
+        self.spec, self.arrays, self.d_out, self.dims = spec, arrays, d_out, spec.dims
+        self.target, self.ref, self.got = target, ref, got
+
+    @cached_property
+    def out(self):
+        return self.spec.reference(self.arrays)
+
+    @cached_property
+    def grads(self):
+        return self.spec.reference_grad(self.arrays, self.d_out)
+
+    def reference_grad(self, d_out):
+        return self.spec.reference_grad(self.arrays, d_out)
+
+
+def context(spec, arrays, d_out, target, ref, got) -> _Context:
     """The ``ctx`` a fingerprint's candidate receives (see ``Fingerprint``)."""
-    return SimpleNamespace(
-        arrays=arrays, d_out=d_out, dims=spec.dims, target=target, ref=ref, got=got,
-        out=spec.reference(arrays),
-        grads=None if target == "out" else spec.reference_grad(arrays, d_out),
-        reference_grad=lambda d: spec.reference_grad(arrays, d))
+    return _Context(spec, arrays, d_out, target, ref, got)
 
 
 def match(spec, ctx, tolerance: float):

@@ -45,10 +45,11 @@ def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extr
         got_arr = got_arr.reshape(())
     if got_arr.shape != np.shape(ref):
         fp = match(spec, ctx, 10 * spec.tolerance)
-        want = "a single number" if scalar else f"shape {np.shape(ref)}"
-        return failed(name, f"{label} must be {want}{extra} (got shape {got_arr.shape})",
-                      hint=fp.hint if fp else None,
-                      bug=fp.bug if fp else f"wrong_shape")
+        want = "be one number" if scalar else f"have shape {np.shape(ref)}"
+        fallback = (f"return exactly this shape (no keepdims, no extra axes)" if not scalar
+                    else "return a single number, e.g. float(...)")
+        return failed(name, f"{label} must {want}{extra} (got shape {got_arr.shape})",
+                      hint=fp.hint if fp else fallback, bug=fp.bug if fp else "wrong_shape")
     error = rel_error(got_arr, ref)
     if error <= spec.tolerance:
         return None
@@ -59,8 +60,8 @@ def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extr
                                         f"entries wrong)" if diff.ndim else "")
     hint = fp.hint if fp else spec.hints.get(ctx.target)
     return failed(name, f"{label} {what_wrong}", where=where,
-                  expected=np.asarray(ref)[idx] if idx else float(ref),
-                  got=got_arr[idx] if idx else float(got_arr),
+                  expected=float(np.asarray(ref)[idx]) + 0.0,  # + 0.0: no "-0"
+                  got=float(got_arr[idx]) + 0.0,
                   hint=hint, bug=fp.bug if fp else fallback_bug)
 
 
@@ -72,7 +73,7 @@ def _check_forward(spec, plan, observed):
                       hint="try your forward on a small example; the line above is yours",
                       bug="forward_error")
     if observed["forward_mutated"]:
-        which = ", ".join(observed["forward_mutated"])
+        which = ", ".join(observed["forward_mutated"]) + " (its values changed during the call)"
         return failed(spec.name, f"{spec.signature} changed the caller's array in place",
                       where=which, hint=_MUTATION_HINT, bug="mutates_inputs")
     ref = spec.reference(arrays)
@@ -107,11 +108,17 @@ def _check_gradients(spec, plan, seen, d_out, label):
     """Verdict for one backward call, or None; also returns the student's gradients."""
     name, arrays = spec.name, plan["arrays"]
     if "error" in seen:
+        if label.startswith("backward()") and seen["error"].startswith("TypeError") \
+                and "argument" in seen["error"]:
+            return failed(spec.name, f"{label} raised an error", where=seen["error"],
+                          hint=f"give d_out a default: def backward(self, "
+                               f"d_out={spec.default_d_out})",
+                          bug="backward_no_default_d_out"), None
         return failed(spec.name, f"{label} raised an error", where=seen["error"],
                       hint="try your backward on a small example; the line above is yours",
                       bug="backward_error"), None
     if seen["mutated"]:
-        which = ", ".join(seen["mutated"])
+        which = ", ".join(seen["mutated"]) + " (its values changed during the call)"
         return failed(name, f"{label} changed the caller's array in place", where=which,
                       hint=_MUTATION_HINT, bug="mutates_d_out" if "d_out" in seen["mutated"]
                       else "mutates_inputs"), None

@@ -64,12 +64,8 @@ def _objective(out, d_out):
     return float(np.sum(np.asarray(d_out) * arr))
 
 
-def _backward_call(spec, student, arrays, d_out) -> dict:
-    """forward on fresh copies, then backward(d_out); what came back and what changed."""
-    given = _copies(arrays)
-    fwd = call(_forward, spec, student, given)
-    if "error" in fwd:
-        return {"error": fwd["error"]}
+def _backward_after(spec, student, given, arrays, d_out) -> dict:
+    """backward(d_out) right after a forward on ``given``; what came back and what changed."""
     d_given = None if d_out is None else np.array(d_out, copy=True)
     seen = _returned(call(_backward, spec, student, d_given))
     seen["mutated"] = _changed(given, arrays)
@@ -89,15 +85,20 @@ def probe_layer(spec, student, plan: dict) -> dict:
     observed["forward_mutated"] = _changed(given, arrays)
     if "error" in forward:
         return observed
+    observed["backward"] = _backward_after(spec, student, given, arrays, d_out)
+
+    if spec.default_d_out is not None:
+        # a fresh forward first: backward may legitimately consume its own cache
+        given = _copies(arrays)
+        again = call(_forward, spec, student, given)
+        observed["backward_default"] = (
+            {"error": again["error"]} if "error" in again
+            else _backward_after(spec, student, given, arrays, None))
 
     for name, variant in plan["variants"].items():
         result = call(_forward, spec, student, _copies(variant))
         observed.setdefault("variants", {})[name] = (
             {"error": result["error"]} if "error" in result else _value(result["value"]))
-
-    observed["backward"] = _backward_call(spec, student, arrays, d_out)
-    if spec.default_d_out is not None:
-        observed["backward_default"] = _backward_call(spec, student, arrays, None)
 
     # F at x + s*u for each gradient argument, direction and step multiple s
     directional = {}

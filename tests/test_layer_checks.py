@@ -1,0 +1,167 @@
+"""check_affine / check_relu / check_cross_entropy on many correct and buggy students."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import nn_utils
+from nn_utils import CheckFailed, wire
+from nn_utils._runner import get_check, judge_record
+from nn_utils.layers import TABLE, layer_check
+
+from layer_variants import (BUGGY, CORRECT, AffineDot, AffineTransposedDWeight, CEStable,
+                            ReluMaximum)
+
+CHECKERS = {"affine": nn_utils.check_affine, "relu": nn_utils.check_relu,
+            "cross_entropy": nn_utils.check_cross_entropy}
+SEEDS = range(20)
+
+
+def verdict(name, student, seed):
+    check = get_check(name)
+    plan = check.plan(seed)
+    return check.judge(plan, check.probe(student, plan))
+
+
+def failure(name, student, seed=0) -> CheckFailed:
+    with pytest.raises(CheckFailed) as info:
+        CHECKERS[name](student, seed=seed)
+    return info.value
+
+
+@pytest.mark.parametrize("name,cls", [(n, c) for n, cs in CORRECT.items() for c in cs],
+                         ids=lambda x: getattr(x, "__name__", x))
+def test_correct_styles_pass_over_many_seeds(name, cls, capsys):
+    for seed in SEEDS:
+        CHECKERS[name](cls(), seed=seed)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(SEEDS)
+    assert all(line.startswith(f"{name}: ") for line in lines)
+
+
+@pytest.mark.parametrize("name,cls,bug,fragment", BUGGY,
+                         ids=[row[1].__name__ for row in BUGGY])
+def test_buggy_variant_fails_and_names_the_bug(name, cls, bug, fragment):
+    for seed in range(5):
+        exc = failure(name, cls(), seed)
+        assert fragment in str(exc), str(exc)
+        assert verdict(name, cls(), seed).bug == bug
+
+
+@pytest.mark.parametrize("name,cls", [(r[0], r[1]) for r in BUGGY],
+                         ids=[row[1].__name__ for row in BUGGY])
+def test_failure_message_is_short_and_has_no_checker_traceback(name, cls):
+    exc = failure(name, cls())
+    message = str(exc)
+    assert exc.__suppress_context__ and exc.__cause__ is None
+    assert message.startswith(f"{name}: ")
+    assert len(message.splitlines()) <= 6 and len(message) < 600
+    assert "Traceback" not in message and "nn_utils/" not in message
+
+
+def test_enough_variants_are_tested():
+    assert sum(len(c) for c in CORRECT.values()) >= 18
+    assert len(BUGGY) >= 40
+    assert {row[0] for row in BUGGY} == set(CHECKERS)
+
+
+def test_student_exception_names_the_students_line():
+    class Broken(AffineDot):
+        def backward(self, d_out):
+            raise RuntimeError("not implemented yet")
+
+    message = str(failure("affine", Broken()))
+    assert "RuntimeError: not implemented yet" in message
+    assert "in backward)" in message and "line " in message
+
+
+def test_missing_method_is_a_message_not_a_crash():
+    message = str(failure("relu", object()))
+    assert "AttributeError" in message and "forward" in message
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_same_seed_same_verdict(name):
+    bug = next(cls for n, cls, *_ in BUGGY if n == name)
+    for student in (CORRECT[name][0], bug):
+        first = verdict(name, student(), 7)
+        assert verdict(name, student(), 7) == first
+    plans = [get_check(name).plan(s)["arrays"] for s in (1, 2)]
+    assert any(not np.array_equal(plans[0][k], plans[1][k]) for k in plans[0]
+               if plans[0][k].size > 1)
+
+
+@pytest.mark.parametrize("name,cls", [("affine", AffineDot), ("relu", ReluMaximum),
+                                      ("cross_entropy", CEStable)]
+                         + [(r[0], r[1]) for r in BUGGY])
+def test_wire_round_trip_gives_the_same_verdict(name, cls):
+    check = get_check(name)
+    plan = check.plan(3)
+    observed = check.probe(cls(), plan)
+    decoded = wire.loads(wire.dumps(observed))
+    assert judge_record(name, 3, decoded) == check.judge(plan, observed)
+
+
+def test_malformed_observation_is_a_verdict_not_a_crash():
+    result = judge_record("affine", 0, {"forward": {"value": None}})
+    assert not result.ok and result.bug == "malformed_observation"
+
+
+def test_checks_leave_the_global_rng_alone():
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    for name, classes in CORRECT.items():
+        CHECKERS[name](classes[0](), seed=5)
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+def test_original_notebook_cross_entropy_passes_on_one_hot_labels():
+    plan = get_check("cross_entropy").plan(0)
+    labels = plan["arrays"]["labels"]
+    assert set(np.unique(labels)) == {0.0, 1.0} and np.all(labels.sum(axis=1) == 1)
+    assert verdict("cross_entropy", CEStable(), 0).ok
+
+
+def test_relu_inputs_keep_away_from_the_kink():
+    for seed in SEEDS:
+        assert np.min(np.abs(get_check("relu").plan(seed)["arrays"]["inputs"])) >= 0.1
+
+
+def test_d_out_is_away_from_zero_and_one():
+    for name in CHECKERS:
+        d = np.abs(get_check(name).plan(0)["d_out"])
+        assert np.all((d >= 1.5) & (d <= 3))
+
+
+def test_sizes_are_distinct_so_transposes_show():
+    for spec in TABLE.values():
+        assert len(set(spec.dims.values())) == len(spec.dims)
+
+
+@pytest.mark.parametrize("name,cls", [("affine", AffineDot), ("relu", ReluMaximum),
+                                      ("cross_entropy", CEStable)])
+def test_each_check_is_fast(name, cls, capsys):
+    CHECKERS[name](cls(), seed=0)  # warm imports
+    start = time.perf_counter()
+    CHECKERS[name](cls(), seed=1)
+    assert time.perf_counter() - start < 0.5
+
+
+def _timed_check(check, student, seed=0):
+    start = time.perf_counter()
+    plan = check.plan(seed)
+    result = check.judge(plan, check.probe(student, plan))
+    return result, time.perf_counter() - start
+
+
+def test_large_affine_checks_in_under_a_second():
+    big = layer_check(TABLE["affine"].with_dims(N=64, D=512, H=512))
+    _timed_check(big, AffineDot())  # first BLAS call at this size starts its threads
+    good, elapsed = min((_timed_check(big, AffineDot()) for _ in range(2)),
+                        key=lambda pair: pair[1])
+    assert good.ok, good.message
+    assert elapsed < 1.0
+    bad, _ = _timed_check(big, AffineTransposedDWeight())
+    assert not bad.ok and bad.bug == "transposed_d_weight"  # square weight: values decide
