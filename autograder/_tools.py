@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
-__all__ = ["ToolError", "error_line", "course_root", "assignments_in",
+__all__ = ["ToolError", "error_line", "course_root", "assignments_in", "generate",
            "notebook_names", "read_records", "RESULT_NAME"]
 
 #: The per-submission result record the grader writes (see the grader contract).
@@ -68,3 +69,31 @@ def read_records(root: Path, assignment: str) -> list[dict]:
             record.setdefault("student", path.parent.parent.name)
             records.append(record)
     return records
+
+
+def generate(root: Path, assignment: str) -> str | None:
+    """``nbgrader generate_assignment`` in-process (source/ -> release/ + gradebook).
+
+    Returns ``None`` on success, else the last line of nbgrader's error.
+    """
+    # nbgrader migrates a new gradebook by running the ``alembic`` script,
+    # which lives beside this interpreter even when the venv is not activated.
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = Config()
+    if (root / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
+    if result.get("success"):
+        return None
+    text = f"{result.get('log') or ''}\n{result.get('error') or ''}"
+    causes = [l.strip() for l in text.splitlines()
+              if re.match(r"\s*\w+(Error|Exception): ", l) and "NbGraderException" not in l]
+    errors = [l.strip() for l in text.splitlines() if l.startswith("[ERROR]")]
+    return (causes or errors or ["nbgrader generate_assignment failed"])[-1]

@@ -1,0 +1,172 @@
+"""Synthetic student notebooks for the demo, the release check and the benchmark.
+
+A *kind* names what a pretend student handed in:
+
+* ``solution`` -- the released notebook with every solution cell filled in from
+  the teacher's source (solution markers removed, hidden tests never seen);
+* ``blank`` -- the released notebook untouched;
+* ``bug:<id>`` -- the solution with one known mistake, a textual substitution
+  from :data:`BUGS` (the build fails loudly if the text is not found);
+* ``malformed``, ``infinite_loop``, ``kernel_crash``, ``missing`` -- broken
+  submissions the grader must survive.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Bug", "BUGS", "BROKEN", "BuildError", "bugs_for", "solution_notebook",
+           "build_submission", "kinds_for"]
+
+
+class BuildError(Exception):
+    """A synthetic submission could not be built (e.g. a bug no longer applies)."""
+
+
+@dataclass(frozen=True)
+class Bug:
+    """A known mistake: replace ``old`` by ``new`` in the solution cell ``cell``."""
+
+    assignment: str
+    id: str
+    cell: str          # grade_id of the solution cell
+    old: str
+    new: str
+
+
+#: The known-buggy variants, one row each.  ``old`` must occur in the named
+#: solution cell of the teacher's source (tests/test_demo.py checks every row).
+BUGS = (
+    Bug("backprop_numpy", "transposed_d_weight", "affine",
+        "d_weight = inputs.T @ d_out", "d_weight = (inputs.T @ d_out).T"),
+    Bug("backprop_numpy", "relu_ignores_d_out", "relu",
+        "d_inputs = d_out * (inputs > 0)", "d_inputs = 1.0 * (inputs > 0)"),
+    Bug("backprop_numpy", "missing_1_over_N", "cross-entropy",
+        "(probs - labels) / probs.shape[0]", "(probs - labels)"),
+    Bug("backprop_numpy", "gradient_ascent", "feedforward",
+        "self.params[name] - self.learning_rate", "self.params[name] + self.learning_rate"),
+    Bug("numpy_framework", "sgd_rebinds_param", "sgd",
+        "param -= self.lr * grad", "param = param - self.lr * grad"),
+    Bug("tf_basics", "minimise_ascends", "minimise_square",
+        "x.assign_sub(", "x.assign_add("),
+)
+
+#: Broken submissions: kind -> what to do to the solution notebook.
+BROKEN = ("malformed", "infinite_loop", "kernel_crash", "missing")
+
+_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
+_PREFIX = {"infinite_loop": "while True:\n    pass\n",
+           "kernel_crash": "import os\nos._exit(1)\n"}
+
+
+def _text(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _meta(cell: dict) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _solution_cells(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c.get("cell_type") == "code" and _meta(c).get("solution")]
+
+
+def bugs_for(assignment: str) -> list[Bug]:
+    """The rows of :data:`BUGS` for one assignment."""
+    return [bug for bug in BUGS if bug.assignment == assignment]
+
+
+def kinds_for(assignment: str) -> list[str]:
+    """Every kind that can be built for ``assignment`` (solution first)."""
+    return ["solution", "blank"] + [f"bug:{b.id}" for b in bugs_for(assignment)] + list(BROKEN)
+
+
+def solution_notebook(source_nb: dict, release_nb: dict) -> dict:
+    """The released notebook with each solution cell replaced by the source's solution."""
+    answers = {_meta(c).get("grade_id"): _MARKER.sub("", _text(c))
+               for c in _solution_cells(source_nb)}
+    nb = copy.deepcopy(release_nb)
+    for cell in _solution_cells(nb):
+        grade_id = _meta(cell).get("grade_id")
+        if grade_id not in answers:
+            raise BuildError(f"solution cell {grade_id!r} of the release is not in the source")
+        cell["source"] = answers[grade_id]
+    return nb
+
+
+def _apply_bug(nb: dict, bug: Bug) -> dict | None:
+    """The notebook with ``bug`` applied, or None when it lacks the bug's cell."""
+    nb = copy.deepcopy(nb)
+    for cell in _solution_cells(nb):
+        if _meta(cell).get("grade_id") == bug.cell:
+            if bug.old not in _text(cell):
+                raise BuildError(f"bug {bug.id!r} does not apply: {bug.old!r} is not in "
+                                 f"solution cell {bug.cell!r} of {bug.assignment}")
+            cell["source"] = _text(cell).replace(bug.old, bug.new)
+            return nb
+    return None
+
+
+def _prefix_last_solution(nb: dict, code: str) -> dict:
+    """Earlier cells still earn their credit; the last solution cell never finishes."""
+    nb = copy.deepcopy(nb)
+    cells = _solution_cells(nb)
+    if not cells:
+        raise BuildError("the notebook has no solution cell")
+    cells[-1]["source"] = code + _text(cells[-1])
+    return nb
+
+
+def _variant(kind: str, assignment: str, solved: dict, release_nb: dict) -> dict | None:
+    """One notebook of a ``kind`` submission (None: this notebook stays solved)."""
+    if kind == "solution":
+        return solved
+    if kind == "blank":
+        return release_nb
+    if kind.startswith("bug:"):
+        rows = [b for b in bugs_for(assignment) if b.id == kind[4:]]
+        if not rows:
+            raise BuildError(f"no bug {kind[4:]!r} for {assignment}")
+        return _apply_bug(solved, rows[0])
+    if kind in _PREFIX:
+        return _prefix_last_solution(solved, _PREFIX[kind])
+    raise BuildError(f"unknown kind of submission {kind!r}")
+
+
+def build_submission(kind: str, assignment: str, notebooks: dict[str, tuple[dict, dict]],
+                     folder: Path) -> list[Path]:
+    """Write the ``kind`` submission of an assignment into ``folder``.
+
+    ``notebooks`` maps each notebook name to its (source, release) JSON.  Broken
+    kinds break the first notebook; a bug goes where its cell is.  Returns the files.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written, changed = [], False
+    for index, (name, (source_nb, release_nb)) in enumerate(sorted(notebooks.items())):
+        solved = solution_notebook(source_nb, release_nb)
+        target = folder / f"{name}.ipynb"
+        if index == 0 and kind == "malformed":
+            text = json.dumps(solved, indent=1)
+            target.write_text(text[: len(text) // 2])  # cut mid-file: not JSON any more
+            written.append(target)
+            changed = True
+            continue
+        if index == 0 and kind == "missing":
+            # Uploaded under another name: there is nothing to grade.
+            target = folder / "Untitled.ipynb"
+            nb, changed = solved, True
+        elif kind in ("malformed", "missing") or (index > 0 and kind in _PREFIX):
+            nb = solved
+        else:
+            nb = _variant(kind, assignment, solved, release_nb)
+            changed = changed or nb is not None
+            nb = solved if nb is None else nb
+        target.write_text(json.dumps(nb, indent=1))
+        written.append(target)
+    if not changed:
+        raise BuildError(f"{kind} does not apply to any notebook of {assignment}")
+    return written

@@ -1,0 +1,171 @@
+"""``autograder demo``: build a pretend class, grade it, and write grades.csv and the report.
+
+The class lives in a fresh folder (default ``./demo-class``): a copy of the
+course's ``nbgrader_config.py`` and ``source/``, released into its own
+gradebook, and one submission per student and assignment made from the
+teacher's solutions -- correct ones, untouched releases, known-buggy variants
+and a few broken notebooks (see :mod:`autograder._students`).  ``roster.csv``
+records which student handed in what; the closing table compares each kind of
+submission with the outcome it should get.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from . import _students, report
+from ._tools import (ToolError, assignments_in, course_root, error_line, generate,
+                     notebook_names, read_records)
+
+__all__ = ["DEMO_ASSIGNMENTS", "expected_outcome", "roster", "build_class",
+           "add_arguments", "main"]
+
+#: Graded by default, in this order, when they exist in source/.
+DEMO_ASSIGNMENTS = ("backprop_numpy", "gradient_tape")
+_MARK = ".autograder-demo"  # only a folder carrying this mark is ever deleted
+_STATUS = {"malformed": "malformed", "infinite_loop": "timeout",
+           "kernel_crash": "kernel-died", "missing": "missing"}
+
+
+def expected_outcome(kind: str, record: dict | None) -> str | None:
+    """None when a ``kind`` submission got the outcome it should, else what is wrong."""
+    if record is None:
+        return "no result record"
+    status, score, top = record.get("status"), record.get("score") or 0, record.get("max_score")
+    if kind in _STATUS:
+        return None if status == _STATUS[kind] else f"status {status}, expected {_STATUS[kind]}"
+    if status != "ok":
+        return f"status {status}, expected ok"
+    if kind == "solution" and score != top:
+        return f"score {score:g}/{top:g}, expected full marks"
+    if kind == "blank" and score != 0:
+        return f"score {score:g}/{top:g}, expected 0"
+    if kind.startswith("bug:") and not score < top:
+        return f"score {score:g}/{top:g}, expected less than full marks"
+    return None
+
+
+def roster(assignment: str, students: int) -> list[str]:
+    """The kind of submission of each of ``students`` students (every kind once, then solutions)."""
+    kinds = _students.kinds_for(assignment)
+    return (kinds + ["solution"] * students)[:students]
+
+
+def _fresh(dest: Path, course: Path) -> None:
+    if dest.exists():
+        if not (dest / _MARK).is_file():
+            raise ToolError(f"{dest} exists and is not a demo class; remove it or use --dir")
+        shutil.rmtree(dest)
+    if dest == course or course.is_relative_to(dest):
+        raise ToolError(f"--dir {dest} would overwrite the course itself")
+    dest.mkdir(parents=True)
+    (dest / _MARK).write_text("built by autograder demo; deleted by the next one\n")
+
+
+def build_class(course: Path, dest: Path, assignments: list[str], students: int,
+                kinds: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """Copy and release the course into ``dest`` and write every submission.
+
+    Returns the roster as (student, assignment, kind) rows.
+    """
+    _fresh(dest, course)
+    if (course / "nbgrader_config.py").is_file():
+        shutil.copy2(course / "nbgrader_config.py", dest / "nbgrader_config.py")
+    rows = []
+    for assignment in assignments:
+        shutil.copytree(course / "source" / assignment, dest / "source" / assignment,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        problem = generate(dest, assignment)
+        if problem:
+            raise ToolError(f"nbgrader generate_assignment {assignment} failed: {problem}")
+        notebooks = {name: tuple(json.loads((dest / folder / assignment / f"{name}.ipynb")
+                                            .read_text()) for folder in ("source", "release"))
+                     for name in notebook_names(dest, assignment)}
+        plan = list(kinds) if kinds else roster(assignment, students)
+        width = max(2, len(str(len(plan))))
+        for number, kind in enumerate(plan, 1):
+            student = f"s{number:0{width}d}"
+            folder = dest / "submitted" / student / assignment
+            _students.build_submission(kind, assignment, notebooks, folder)
+            rows.append((student, assignment, kind))
+    with (dest / "roster.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([("student", "assignment", "kind"), *rows])
+    return rows
+
+
+def _outcomes(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:
+    """One line per (assignment, kind): how many got the expected outcome."""
+    records = {(a, r.get("student")): r for a in {a for _, a, _ in rows}
+               for r in read_records(dest, a)}
+    tally: dict = defaultdict(lambda: [0, 0, []])
+    for student, assignment, kind in rows:
+        problem = expected_outcome(kind, records.get((assignment, student)))
+        entry = tally[assignment, kind]
+        entry[0] += problem is None
+        entry[1] += 1
+        if problem:
+            entry[2].append(f"{student}: {problem}")
+    lines = []
+    for (assignment, kind), (good, total, problems) in sorted(tally.items()):
+        verdict = "as expected" if good == total else "UNEXPECTED " + "; ".join(problems[:3])
+        lines.append(f"  {assignment:<16} {kind:<28} {good}/{total} {verdict}")
+    return lines
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``autograder demo``."""
+    parser.add_argument("--dir", default="demo-class",
+                        help="folder of the demo class, rebuilt from scratch (default: demo-class)")
+    parser.add_argument("--students", type=int, default=30,
+                        help="students in the class (default: 30)")
+    parser.add_argument("--assignment", action="append", dest="assignments", metavar="NAME",
+                        help="grade this assignment (repeatable; default: "
+                             + ", ".join(DEMO_ASSIGNMENTS) + " where they exist)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grading workers (default: one per CPU core)")
+    parser.add_argument("--timeout", type=float, default=20.0,
+                        help="per-cell time limit in seconds (default: 20)")
+
+
+def main(*, course: str = ".", dir: str = "demo-class", students: int = 30,
+         assignments: list[str] | None = None, kinds: list[str] | None = None,
+         workers: int | None = None, timeout: float = 20.0) -> int:
+    """Build, grade and report the demo class; ``kinds`` fixes each student's submission."""
+    started = time.monotonic()
+    try:
+        root = course_root(course)
+        available = assignments_in(root)
+        chosen = assignments or [a for a in DEMO_ASSIGNMENTS if a in available] or available
+        missing = sorted(set(chosen) - set(available))
+        if missing or not chosen:
+            raise ToolError(f"no assignment {', '.join(missing) or 'at all'} in {root / 'source'}")
+        if students < 1:
+            raise ToolError("--students must be at least 1")
+        dest = Path(dir).resolve()
+        print(f"demo: building {len(kinds or []) or students} students x {len(chosen)} "
+              f"assignment(s) ({', '.join(chosen)}) in {dest}")
+        rows = build_class(root, dest, chosen, students, kinds)
+    except (ToolError, _students.BuildError) as exc:
+        return error_line(exc)
+    from . import grade  # imported late: building the class does not need it
+
+    for assignment in chosen:
+        status = grade.main(course=str(dest), assignment=assignment, workers=workers,
+                            timeout=timeout, progress=True)
+        if status != 0:
+            return error_line(f"grading {assignment} failed (exit status {status})")
+    for assignment in chosen:
+        report.main(course=str(dest), assignment=assignment)
+    print("demo: each kind of submission against the outcome it should get")
+    print("\n".join(_outcomes(dest, rows)))
+    print(f"demo: done in {time.monotonic() - started:.0f} s\n"
+          f"  grades:  {dest / 'grades.csv'}\n"
+          f"  reports: " + "\n           ".join(
+              str(dest / "reports" / a / "index.html") for a in chosen) + "\n"
+          f"  roster:  {dest / 'roster.csv'}")
+    return 0

@@ -1,0 +1,102 @@
+"""``autograder release``: generate the student notebooks, then prove they grade right.
+
+For each assignment: ``nbgrader generate_assignment`` (source/ -> release/ and
+the gradebook), then a validation run on a throwaway copy of the course with
+two pretend students -- one who handed in the teacher's solutions (full marks
+expected) and one who handed in the release untouched (zero expected, and no
+crash).  One summary line per assignment; exit status 1 if any failed.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from . import demo
+from ._students import BuildError
+from ._tools import ToolError, assignments_in, course_root, error_line, generate, read_records
+
+__all__ = ["add_arguments", "main"]
+
+_PAIR = ("solution", "blank")  # students s01 and s02 of the validation class
+
+
+def _first_failure(record: dict) -> str:
+    for test in record.get("tests") or []:
+        if not test.get("ok"):
+            message = (test.get("message") or "failed").strip().splitlines() or ["failed"]
+            return f" ({test.get('grade_id')}: {message[0]})"
+    return f" ({record['detail']})" if record.get("detail") else ""
+
+
+def _verdict(records: dict[str, dict]) -> tuple[bool, str]:
+    """(all good, readable description) from the two validation records."""
+    parts, good = [], True
+    for student, kind, label in (("s01", "solution", "solution"),
+                                 ("s02", "blank", "untouched release")):
+        record = records.get(student)
+        problem = demo.expected_outcome(kind, record)
+        good = good and problem is None
+        if record is None:
+            parts.append(f"{label}: no result")
+            continue
+        text = f"{label} {record.get('score', 0):g}/{record.get('max_score', 0):g}"
+        if record.get("status") != "ok":
+            text += f" [{record.get('status')}]"
+        if problem:
+            text += _first_failure(record) if kind == "solution" else f" -- {problem}"
+        parts.append(text)
+    return good, ", ".join(parts)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``autograder release``."""
+    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                        help="assignments to release (default: every one in source/)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grading workers for the validation (default: one per core)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="per-cell time limit of the validation run in seconds (default: 60)")
+
+
+def main(*, course: str = ".", assignments: list[str] | None = None,
+         workers: int | None = None, timeout: float = 60.0) -> int:
+    """Release and validate ``assignments``; 0 when every one passed."""
+    from . import grade
+
+    try:
+        root = course_root(course)
+        available = assignments_in(root)
+        chosen = list(assignments or available)
+        unknown = sorted(set(chosen) - set(available))
+        if unknown or not chosen:
+            raise ToolError(f"no assignment {', '.join(unknown) or 'at all'} "
+                            f"in {root / 'source'} (found: {', '.join(available) or 'none'})")
+    except ToolError as exc:
+        return error_line(exc)
+    lines, failures, released = {}, 0, []
+    for assignment in chosen:
+        problem = generate(root, assignment)
+        if problem:
+            lines[assignment], failures = f"FAILED generate_assignment: {problem}", failures + 1
+        else:
+            released.append(assignment)
+    with tempfile.TemporaryDirectory(prefix="autograder-release-") as scratch:
+        for assignment in released:
+            started = time.monotonic()
+            try:
+                dest = Path(scratch) / assignment
+                demo.build_class(root, dest, [assignment], 2, list(_PAIR))
+                grade.main(course=str(dest), assignment=assignment, workers=workers,
+                           timeout=timeout, progress=False)
+                records = {r.get("student"): r for r in read_records(dest, assignment)}
+                good, text = _verdict(records)
+            except (ToolError, BuildError) as exc:
+                good, text = False, " ".join(str(exc).split())
+            failures += not good
+            lines[assignment] = (f"{'ok' if good else 'FAILED'} -- {text} "
+                                 f"({time.monotonic() - started:.0f} s)")
+    for assignment in chosen:
+        print(f"release {assignment}: {lines[assignment]}")
+    return 1 if failures else 0
