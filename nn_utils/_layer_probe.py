@@ -14,16 +14,19 @@ from ._probe import as_array, call
 __all__ = ["probe_layer"]
 
 
-def _forward(spec, student, arrays):
+def _forward(spec, student, arrays, held):
+    """One forward call; ``held["obj"]`` keeps the object backward must use."""
+    obj = spec.setup(student, arrays) if spec.setup is not None else student
+    held["obj"] = obj
     if spec.forward is not None:
-        return spec.forward(student, arrays)
-    return student.forward(*[arrays[a.name] for a in spec.args])
+        return spec.forward(obj, arrays)
+    return obj.forward(*[arrays[a.name] for a in spec.args])
 
 
-def _backward(spec, student, d_out):
+def _backward(spec, obj, d_out):
     if spec.backward is not None:
-        return spec.backward(student, d_out)
-    return student.backward() if d_out is None else student.backward(d_out)
+        return spec.backward(obj, d_out)
+    return obj.backward() if d_out is None else obj.backward(d_out)
 
 
 def _value(value) -> dict:
@@ -64,10 +67,10 @@ def _objective(out, d_out):
     return float(np.sum(np.asarray(d_out) * arr))
 
 
-def _backward_after(spec, student, given, arrays, d_out) -> dict:
+def _backward_after(spec, held, given, arrays, d_out) -> dict:
     """backward(d_out) right after a forward on ``given``; what came back and what changed."""
     d_given = None if d_out is None else np.array(d_out, copy=True)
-    seen = _returned(call(_backward, spec, student, d_given))
+    seen = _returned(call(_backward, spec, held["obj"], d_given))
     seen["mutated"] = _changed(given, arrays)
     if d_out is not None and not np.array_equal(np.asarray(d_given), np.asarray(d_out)):
         seen["mutated"].append("d_out")
@@ -78,25 +81,25 @@ def probe_layer(spec, student, plan: dict) -> dict:
     """Run the student's layer on ``plan``; return observations (plain data only)."""
     arrays, d_out = plan["arrays"], plan["d_out"]
     observed: dict = {}
-    given = _copies(arrays)
-    forward = call(_forward, spec, student, given)
+    given, held = _copies(arrays), {}
+    forward = call(_forward, spec, student, given, held)
     observed["forward"] = ({"error": forward["error"]} if "error" in forward
                            else _value(forward["value"]))
     observed["forward_mutated"] = _changed(given, arrays)
     if "error" in forward:
         return observed
-    observed["backward"] = _backward_after(spec, student, given, arrays, d_out)
+    observed["backward"] = _backward_after(spec, held, given, arrays, d_out)
 
     if spec.default_d_out is not None:
         # a fresh forward first: backward may legitimately consume its own cache
         given = _copies(arrays)
-        again = call(_forward, spec, student, given)
+        again = call(_forward, spec, student, given, held)
         observed["backward_default"] = (
             {"error": again["error"]} if "error" in again
-            else _backward_after(spec, student, given, arrays, None))
+            else _backward_after(spec, held, given, arrays, None))
 
     for name, variant in plan["variants"].items():
-        result = call(_forward, spec, student, _copies(variant))
+        result = call(_forward, spec, student, _copies(variant), {})
         observed.setdefault("variants", {})[name] = (
             {"error": result["error"]} if "error" in result else _value(result["value"]))
 
@@ -109,7 +112,7 @@ def probe_layer(spec, student, plan: dict) -> dict:
             for s in multipliers:
                 moved = _copies(arrays)
                 moved[name] = arrays[name] + s * u
-                result = call(_forward, spec, student, moved)
+                result = call(_forward, spec, student, moved, {})
                 if "error" in result:
                     observed["directional_error"] = result["error"]
                     row.append(None)

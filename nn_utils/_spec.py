@@ -144,8 +144,9 @@ class LayerSpec:
     reference_grad: Callable       # fn(arrays, d_out) -> {name: grad} (judge only)
     returns: tuple                 # backward's return order: arg names, None for "no gradient"
     step: Step = LINEAR
-    forward: Callable | None = None   # fn(student, arrays) -> out; default student.forward(*args)
-    backward: Callable | None = None  # fn(student, d_out) -> grads; d_out None: call without it
+    setup: Callable | None = None     # fn(student, arrays) -> object used for one forward+backward
+    forward: Callable | None = None   # fn(obj, arrays) -> out; default obj.forward(*args)
+    backward: Callable | None = None  # fn(obj, d_out) -> grads; d_out None: call without it
     default_d_out: float | None = None  # also call backward() with no argument, meaning this d_out
     variants: tuple = ()
     fingerprints: tuple = ()

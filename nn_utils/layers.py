@@ -7,30 +7,43 @@ rows, so adding a layer means adding a row, never a new check function.
 
 How to add a row (e.g. a ``Sigmoid`` of a numpy mini-framework)::
 
+    def _sigmoid(a):
+        return 1 / (1 + np.exp(-a["inputs"]))
+
     SIGMOID = register_layer(LayerSpec(
         name="sigmoid",                        # check name; add it to _catalogue.py
         args=(Arg("inputs", ("N", "H")),),     # forward's arguments, symbolic shapes
         dims={"N": 7, "H": 5},                 # distinct primes: transposes cannot pass
         out_shape=("N", "H"),                  # () for a loss that returns one number
-        reference=lambda a: 1 / (1 + np.exp(-a["inputs"])),     # float64 maths
-        reference_grad=lambda a, d: {"inputs": d * s * (1 - s)},  # {arg: gradient}
+        reference=_sigmoid,                    # float64 maths, judge side only
+        reference_grad=lambda a, d: {"inputs": d * _sigmoid(a) * (1 - _sigmoid(a))},
         returns=("inputs",),                   # backward's return order; None = no gradient
         step=SMOOTH,                           # LINEAR, kink(margin) or SMOOTH
-        forward=lambda op, a: op.forward(a["inputs"]),   # only if not forward(*args)
-        backward=lambda op, d: op.backward(d),           # only if not backward(d_out)
+        setup=lambda cls, a: cls(),            # the student passed a class: a fresh object
         fingerprints=(Fingerprint("bug_id", "inputs", lambda ctx: ..., "hint"),),
     ))
 
-Fields worth knowing: ``Arg(sample=...)`` picks a sampler ("normal",
-"away_from_zero" for kinks, "one_hot", "logits", "positive" or a function);
-``Arg(grad=False)`` for inputs without a gradient (labels); ``default_d_out``
-for losses whose ``backward()`` takes no argument by default;
-``variants`` for extra forward calls (e.g. +1000 on logits); ``hints`` for the
-message when no fingerprint matches.  A parameter held by the object (not
-passed to forward) is still an ``Arg``: set it in the ``forward`` adapter, e.g.
-``lambda op, a: (setattr(op, "param", a["W"]), op.forward(a["inputs"]))[1]``.
-Generic fingerprints (sign, d_out ignored, x N, / N, transpose, zeros) apply
-to every row; list only the layer-specific ones.
+Adapters, when the exercise's calling convention is not ``obj.forward(*args)``
+/ ``obj.backward(d_out) -> grads in `returns` order``:
+
+* ``setup(student, arrays) -> obj`` builds the object for one forward+backward,
+  e.g. a parameter given to the constructor:
+  ``setup=lambda cls, a: cls(a["weight"])`` with ``Arg("weight", ("D", "H"))``;
+* ``forward(obj, arrays) -> out``, e.g. ``lambda op, a: op.forward(a["inputs"])``;
+* ``backward(obj, d_out) -> tuple``, e.g. a parameter gradient kept on the
+  object: ``lambda op, d: (op.backward(d), op.param_grad)`` with
+  ``returns=("inputs", "weight")``; a loss whose ``backward()`` takes no
+  argument: ``lambda op, d: d * op.backward()``.
+
+Other fields: ``Arg(sample=...)`` picks a sampler ("normal", "away_from_zero"
+for kinks, "one_hot", "logits", "positive" or a function); ``Arg(grad=False)``
+for inputs without a gradient (labels, targets); ``default_d_out`` for losses
+whose ``backward()`` is also called with no argument; ``variants`` for extra
+forward calls (e.g. +1000 on logits); ``hints`` for the message when no
+fingerprint matches.  Generic fingerprints (sign, d_out ignored, x N, / N,
+transpose, d_out unchanged, zeros) apply to every row; list only the
+layer-specific ones.  ``TABLE[name].with_dims(...)`` gives the row at other
+sizes.
 """
 from __future__ import annotations
 
@@ -41,9 +54,10 @@ import numpy as np
 from ._layer_judge import judge_layer
 from ._layer_probe import probe_layer
 from ._runner import Check, register
-from ._spec import (SMOOTH, Arg, Fingerprint, LayerSpec, Variant, kink, make_plan)
+from ._spec import (LINEAR, SMOOTH, Arg, Fingerprint, LayerSpec, Step, Variant, kink,
+                    make_plan)
 
-__all__ = ["LayerSpec", "Arg", "Fingerprint", "Variant", "SMOOTH", "kink",
+__all__ = ["LayerSpec", "Arg", "Fingerprint", "Variant", "Step", "LINEAR", "SMOOTH", "kink",
            "register_layer", "layer_check", "AFFINE", "RELU", "CROSS_ENTROPY", "TABLE"]
 
 #: every registered row, by check name

@@ -165,3 +165,64 @@ def test_large_affine_checks_in_under_a_second():
     assert elapsed < 1.0
     bad, _ = _timed_check(big, AffineTransposedDWeight())
     assert not bad.ok and bad.bug == "transposed_d_weight"  # square weight: values decide
+
+
+# --- a new exercise is a new row: the mini-framework calling convention ----------
+
+class _ParamOp:
+    """Framework style: parameter given to the constructor, its gradient kept on the object."""
+
+    def __init__(self, param, transpose_bug=False):
+        self.param, self.transpose_bug = param, transpose_bug
+
+    def forward(self, input_):
+        self.input_ = input_
+        return input_ @ self.param
+
+    def backward(self, output_grad):
+        self.param_grad = output_grad.T @ self.input_ if self.transpose_bug \
+            else self.input_.T @ output_grad
+        return output_grad @ self.param.T
+
+
+class _Mse:
+    def forward(self, prediction, target):
+        self.diff = prediction - target
+        return float(np.mean(self.diff ** 2))
+
+    def backward(self):
+        return 2 * self.diff / self.diff.shape[0]
+
+
+def _framework_rows():
+    from nn_utils.layers import SMOOTH, Arg, LayerSpec
+
+    multiply = LayerSpec(
+        name="weight_multiply", args=(Arg("inputs", ("N", "D")), Arg("weight", ("D", "H"))),
+        dims={"N": 7, "D": 5, "H": 3}, out_shape=("N", "H"),
+        reference=lambda a: a["inputs"] @ a["weight"],
+        reference_grad=lambda a, d: {"inputs": d @ a["weight"].T, "weight": a["inputs"].T @ d},
+        returns=("inputs", "weight"),
+        setup=lambda make, a: make(a["weight"]),
+        forward=lambda op, a: op.forward(a["inputs"]),
+        backward=lambda op, d: (op.backward(d), op.param_grad))
+    mse = LayerSpec(
+        name="mse", args=(Arg("prediction", ("N", 1)), Arg("target", ("N", 1), grad=False)),
+        dims={"N": 7}, out_shape=(),
+        reference=lambda a: float(np.mean((a["prediction"] - a["target"]) ** 2)),
+        reference_grad=lambda a, d: {"prediction": d * 2 * (a["prediction"] - a["target"]) / 7},
+        returns=("prediction", None), step=SMOOTH,
+        setup=lambda make, a: make(),
+        backward=lambda op, d: (d * op.backward(), None))
+    return multiply, mse
+
+
+def test_a_framework_row_needs_no_new_check_code():
+    multiply, mse = (layer_check(spec) for spec in _framework_rows())
+    good, _ = _timed_check(multiply, _ParamOp)
+    assert good.ok, good.message
+    bad, _ = _timed_check(multiply, lambda p: _ParamOp(p, transpose_bug=True))
+    assert bad.bug == "transposed" and "d_weight must have shape (5, 3)" in bad.message
+    assert _timed_check(mse, _Mse)[0].ok
+    wrong = type("MseSummed", (_Mse,), {"backward": lambda self: 2 * self.diff})
+    assert _timed_check(mse, wrong)[0].bug == "missing_1_over_N"
