@@ -15,6 +15,9 @@ __all__ = [
     "CheckFailed", "Verdict",
     "check_affine", "check_relu", "check_cross_entropy",
     "check_evaluate", "check_fit",
+    "check_weight_multiply", "check_bias_add", "check_sigmoid", "check_linear",
+    "check_dense", "check_mean_squared_error", "check_neural_network", "check_sgd",
+    "check_trainer",
     "numerical_gradient", "rel_error", "gradient_check",
 ]
 
@@ -47,3 +50,60 @@ def check_evaluate(evaluate, seed=None):
 def check_fit(fit, seed=None):
     """Check ``fit(model, X_train, Y_train, X_test, Y_test, N, lr) -> history (N+1, 2)``."""
     run_check("fit", fit, seed)
+
+
+# --- Assignment E: the numpy framework (pass your classes, not instances) ---
+
+def _check_class(name, cls, seed):
+    from .framework import Built
+    run_check(name, Built(cls), seed)
+
+
+def check_weight_multiply(op_class, seed=None):
+    """Check a ``WeightMultiply(W)`` class: input (N, D) @ W (D, H) -> (N, H);
+    ``_input_grad(output_grad)`` (N, D) and ``_param_grad(output_grad)`` (D, H)."""
+    _check_class("weight_multiply", op_class, seed)
+
+
+def check_bias_add(op_class, seed=None):
+    """Check a ``BiasAdd(B)`` class: input (N, H) + B (1, H); gradients (N, H) and (1, H)."""
+    _check_class("bias_add", op_class, seed)
+
+
+def check_sigmoid(op_class, seed=None):
+    """Check a ``Sigmoid()`` class: element-wise forward and ``_input_grad`` (any 2-D shape)."""
+    _check_class("sigmoid", op_class, seed)
+
+
+def check_linear(op_class, seed=None):
+    """Check a ``Linear()`` (identity) class: forward and ``_input_grad``."""
+    _check_class("linear", op_class, seed)
+
+
+def check_mean_squared_error(loss_class, seed=None):
+    """Check ``MeanSquaredError().forward(prediction (N, 1), target (N, 1)) -> number``
+    and ``_input_grad() -> (N, 1)``."""
+    _check_class("mean_squared_error", loss_class, seed)
+
+
+def check_dense(layer_class, seed=None):
+    """Check ``Dense(neurons, activation)``: set-up (params [W (D, H), b (1, H)] shared with
+    the operations, seeded), forward input (N, D) -> (N, H), backward and param_grads."""
+    _check_class("dense", layer_class, seed)
+
+
+def check_neural_network(make_network, seed=None):
+    """Check ``make_network()`` (a fresh network ending in one output neuron): forward,
+    ``train_batch(X (N, D), y (N, 1)) -> loss`` and ``param_grads()`` vs numerical ones."""
+    run_check("neural_network", make_network, seed)
+
+
+def check_sgd(sgd_class, seed=None):
+    """Check ``SGD(lr).step()``: every ``net.params()`` array moves by -lr * grad, in place."""
+    run_check("sgd", sgd_class, seed)
+
+
+def check_trainer(trainer_class, seed=None):
+    """Check ``Trainer(net, optim).fit(...)``: shuffling, batches, one step per batch,
+    validation every ``eval_every`` epochs, early stop and the deep copy it keeps."""
+    run_check("trainer", trainer_class, seed)

@@ -13,6 +13,15 @@ _MODULES = {
     "cross_entropy": "layers",
     "evaluate": "tf_checks",
     "fit": "tf_checks",
+    "weight_multiply": "framework",
+    "bias_add": "framework",
+    "sigmoid": "framework",
+    "linear": "framework",
+    "mean_squared_error": "framework",
+    "dense": "framework",
+    "neural_network": "framework_training",
+    "sgd": "framework_training",
+    "trainer": "framework_training",
 }
 
 
