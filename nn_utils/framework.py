@@ -1,0 +1,397 @@
+"""Rows of the layer-check table for Assignment E's numpy framework.
+
+The framework's operations hold their parameter (``WeightMultiply(W)``,
+``BiasAdd(B)``) and split backward into ``_input_grad(output_grad)`` and
+``_param_grad(output_grad)``; losses take no upstream gradient.  Each row below
+is an ordinary :class:`~nn_utils._spec.LayerSpec` whose ``forward``/``backward``
+adapters build the student's object and call it, so the shared probe, judge,
+fingerprints and numerical-gradient engine do all the checking.  ``Dense``
+adds a few set-up facts (parameter shapes, shared arrays, seeding) judged
+before its row.
+
+The student passes a *class*; :class:`Built` wraps it so that every forward
+call works on a fresh instance and the matching backward reuses that instance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._layer_judge import judge_layer
+from ._layer_probe import probe_layer
+from ._probe import as_array, call
+from ._report import failed
+from ._runner import Check, register
+from ._spec import LINEAR, SMOOTH, Arg, Fingerprint, LayerSpec, make_plan
+from .layers import register_layer
+
+__all__ = ["Built", "FrameworkSpec", "WEIGHT_MULTIPLY", "BIAS_ADD", "SIGMOID", "LINEAR_OP",
+           "MEAN_SQUARED_ERROR", "DENSE"]
+
+
+class Built:
+    """The student's class plus the instance its latest forward call created."""
+
+    def __init__(self, cls):
+        self.cls = cls
+        self.obj = None
+
+
+@dataclass(frozen=True)
+class FrameworkSpec(LayerSpec):
+    """A table row whose messages show how the framework calls the student's code."""
+
+    call_text: str = ""
+
+    @property
+    def signature(self) -> str:
+        return self.call_text or super().signature
+
+
+def _operation(param: str | None):
+    """forward / backward adapters of an ``Operation`` (``param``: its ParamOperation arg)."""
+    def forward(built, a):
+        built.obj = built.cls(a[param]) if param else built.cls()
+        return built.obj.forward(a["input"])
+
+    def backward(built, d_out):
+        # The underscore methods, not backward(): the base class would stop a
+        # wrongly shaped gradient with an assertion before the judge could name the bug.
+        d_input = built.obj._input_grad(d_out)
+        return (d_input, built.obj._param_grad(d_out)) if param else d_input
+    return forward, backward
+
+
+def _fp(bug, target, candidate, hint):
+    return Fingerprint(bug, target, candidate, hint)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# --- WeightMultiply -------------------------------------------------------
+
+_wm_forward, _wm_backward = _operation("param")
+
+WEIGHT_MULTIPLY = register_layer(FrameworkSpec(
+    name="weight_multiply",
+    call_text="WeightMultiply(param).forward(input)",
+    args=(Arg("input", ("N", "D")), Arg("param", ("D", "H"))),
+    dims={"N": 13, "D": 7, "H": 5},
+    out_shape=("N", "H"),
+    reference=lambda a: a["input"] @ a["param"],
+    reference_grad=lambda a, d: {"input": d @ a["param"].T, "param": a["input"].T @ d},
+    returns=("input", "param"),
+    forward=_wm_forward, backward=_wm_backward,
+    fingerprints=(
+        _fp("transposed_param_grad", "param", lambda c: c.ref.T,
+            "param_grad is transposed: it has the weight's shape (num_in, num_out), "
+            "self.input_.T @ output_grad"),
+        _fp("param_grad_averaged", "param", lambda c: c.ref / c.dims["N"],
+            "do not divide by the batch size here: the matrix product already adds up the "
+            "batch, and the loss's gradient carries the 1/N"),
+    ),
+    hints={"out": "output = self.input_ @ self.param",
+           "input": "_input_grad = output_grad @ self.param.T, shape (batch, num_in)",
+           "param": "_param_grad = self.input_.T @ output_grad, shape (num_in, num_out)"},
+))
+
+
+# --- BiasAdd --------------------------------------------------------------
+
+_ba_forward, _ba_backward = _operation("param")
+_SUM_ROWS = "sum output_grad over the batch axis: output_grad.sum(axis=0, keepdims=True)"
+
+BIAS_ADD = register_layer(FrameworkSpec(
+    name="bias_add",
+    call_text="BiasAdd(param).forward(input)",
+    args=(Arg("input", ("N", "H")), Arg("param", (1, "H"))),
+    dims={"N": 11, "H": 7},
+    out_shape=("N", "H"),
+    reference=lambda a: a["input"] + a["param"],
+    reference_grad=lambda a, d: {"input": np.array(d, dtype=np.float64),
+                                 "param": np.sum(d, axis=0, keepdims=True)},
+    returns=("input", "param"),
+    forward=_ba_forward, backward=_ba_backward,
+    fingerprints=(
+        _fp("bias_forgotten", "out", lambda c: c.arrays["input"],
+            "the bias is not added: output = self.input_ + self.param"),
+        _fp("bias_grad_not_summed", "param", lambda c: c.d_out,
+            "each bias entry was added to every row, so its gradient is the SUM over the "
+            "rows: " + _SUM_ROWS),
+        _fp("bias_grad_flat", "param", lambda c: c.ref.reshape(-1),
+            "keep the bias's row shape (1, num_out): " + _SUM_ROWS),
+        _fp("bias_grad_mean", "param", lambda c: c.ref / c.dims["N"],
+            "the bias gradient is the sum over the batch, not the mean: " + _SUM_ROWS),
+        _fp("bias_grad_wrong_axis", "param", lambda c: c.d_out.sum(axis=1, keepdims=True),
+            "that sums over the outputs (axis=1): " + _SUM_ROWS),
+        _fp("bias_grad_wrong_axis", "param", lambda c: c.d_out.sum(axis=1),
+            "that sums over the outputs (axis=1): " + _SUM_ROWS),
+        _fp("bias_grad_one_row", "param", lambda c: c.d_out[:1],
+            "that is the first row of output_grad only: " + _SUM_ROWS),
+    ),
+    hints={"out": "output = self.input_ + self.param",
+           "input": "_input_grad = output_grad (slope 1 for every element)",
+           "param": "_param_grad = " + _SUM_ROWS.split(": ")[1]},
+))
+
+
+# --- Sigmoid and Linear ---------------------------------------------------
+
+_sg_forward, _sg_backward = _operation(None)
+
+SIGMOID = register_layer(FrameworkSpec(
+    name="sigmoid",
+    call_text="Sigmoid().forward(input)",
+    args=(Arg("input", ("N", "H"), sample="logits"),),
+    dims={"N": 11, "H": 7},
+    out_shape=("N", "H"),
+    reference=lambda a: _sigmoid(a["input"]),
+    reference_grad=lambda a, d: {"input": d * _sigmoid(a["input"]) * (1 - _sigmoid(a["input"]))},
+    returns=("input",),
+    step=SMOOTH,
+    forward=_sg_forward, backward=_sg_backward,
+    fingerprints=(
+        _fp("sigmoid_exponent_sign", "out", lambda c: _sigmoid(-c.arrays["input"]),
+            "the exponent needs a minus sign: 1 / (1 + np.exp(-x))"),
+        _fp("sigmoid_grad_uses_input", "input",
+            lambda c: c.d_out * c.arrays["input"] * (1 - c.arrays["input"]),
+            "sigma'(x) = sigma(x) * (1 - sigma(x)) is written with the sigmoid's OUTPUT: use "
+            "self.output * (1 - self.output) * output_grad, not self.input_"),
+        _fp("sigmoid_grad_missing_factor", "input", lambda c: c.d_out * c.out,
+            "the factor (1 - self.output) is missing: self.output * (1 - self.output)"),
+        _fp("sigmoid_grad_missing_factor", "input", lambda c: c.d_out * (1 - c.out),
+            "the factor self.output is missing: self.output * (1 - self.output)"),
+    ),
+    hints={"out": "output = 1 / (1 + np.exp(-self.input_))",
+           "input": "_input_grad = self.output * (1 - self.output) * output_grad"},
+))
+
+_ln_forward, _ln_backward = _operation(None)
+
+LINEAR_OP = register_layer(FrameworkSpec(
+    name="linear",
+    call_text="Linear().forward(input)",
+    args=(Arg("input", ("N", "H")),),
+    dims={"N": 11, "H": 7},
+    out_shape=("N", "H"),
+    reference=lambda a: a["input"],
+    reference_grad=lambda a, d: {"input": np.array(d, dtype=np.float64)},
+    returns=("input",),
+    forward=_ln_forward, backward=_ln_backward,
+    hints={"out": "the identity: output = self.input_",
+           "input": "the gradient passes through: return output_grad"},
+))
+
+
+# --- MeanSquaredError -----------------------------------------------------
+
+def _mse_forward(built, a):
+    built.obj = built.cls()
+    return built.obj.forward(a["prediction"], a["target"])
+
+
+def _mse_backward(built, d_out):
+    # A loss starts backpropagation (its upstream gradient is 1); the row's
+    # random d_out is applied here so the shared judge's chain rule holds.
+    grad = built.obj._input_grad()
+    arr, _ = as_array(grad)
+    return grad if arr is None else arr * d_out
+
+
+def _mse(a):
+    return float(np.mean((a["prediction"] - a["target"]) ** 2))
+
+
+MEAN_SQUARED_ERROR = register_layer(FrameworkSpec(
+    name="mean_squared_error",
+    call_text="MeanSquaredError().forward(prediction, target)",
+    args=(Arg("prediction", ("N", 1)), Arg("target", ("N", 1), grad=False)),
+    dims={"N": 13},
+    out_shape=(),
+    reference=_mse,
+    reference_grad=lambda a, d: {"prediction": float(d) * 2.0 * (a["prediction"] - a["target"])
+                                 / len(a["prediction"])},
+    returns=("prediction",),
+    step=SMOOTH,
+    forward=_mse_forward, backward=_mse_backward,
+    fingerprints=(
+        _fp("mse_not_averaged", "out", lambda c: c.ref * c.dims["N"],
+            "that is the sum of squares: divide by the batch size (or use np.mean)"),
+        _fp("mse_root", "out", lambda c: np.sqrt(c.ref),
+            "that is the root of the mean squared error: leave out np.sqrt"),
+        _fp("mse_halved", "out", lambda c: c.ref / 2,
+            "that is half the mean squared error: no factor 1/2 in this loss"),
+        _fp("mse_per_sample", "out",
+            lambda c: (c.arrays["prediction"] - c.arrays["target"]) ** 2,
+            "return one number, the mean over the batch, not one error per example"),
+        _fp("mse_grad_missing_2", "prediction", lambda c: c.ref / 2,
+            "the derivative of (p - t)**2 is 2 * (p - t): the factor 2 is missing"),
+        _fp("mse_grad_not_averaged", "prediction", lambda c: c.ref * c.dims["N"],
+            "the loss divides by N, so its gradient must too: 2 * (p - t) / N"),
+        _fp("mse_grad_missing_2_and_n", "prediction", lambda c: c.ref * c.dims["N"] / 2,
+            "both the factor 2 and the division by N are missing: 2 * (p - t) / N"),
+        _fp("mse_grad_sign", "prediction", lambda c: -c.ref,
+            "the sign is flipped: the gradient is (prediction - target), not "
+            "(target - prediction), times 2 / N"),
+    ),
+    hints={"out": "loss = np.mean((prediction - target) ** 2)",
+           "prediction": "_input_grad = 2 * (self.prediction - self.target) / N"},
+))
+
+
+# --- Dense ----------------------------------------------------------------
+
+class _StandIn:
+    """The activation the Dense check hands the layer: the identity, counting its calls."""
+
+    def __init__(self):
+        self.calls = {"forward": 0, "backward": 0}
+
+    def forward(self, input_):
+        self.calls["forward"] += 1
+        self.input_ = self.output = input_
+        return input_
+
+    def backward(self, output_grad):
+        self.calls["backward"] += 1
+        self.input_grad = output_grad
+        return output_grad
+
+
+def _dense_forward(built, a):
+    layer = built.cls(neurons=a["W"].shape[1], activation=_StandIn())
+    layer.seed = 0
+    layer.forward(a["input"])                  # the lazy set-up creates the parameters
+    shapes = [np.shape(p) for p in layer.params]
+    if shapes != [a["W"].shape, a["B"].shape]:
+        raise ValueError(f"layer.params has shapes {shapes}; expected "
+                         f"[{a['W'].shape}, {a['B'].shape}] (weights, bias)")
+    layer.params[0][...] = a["W"]              # in place: the operations must see it
+    layer.params[1][...] = a["B"]
+    built.obj = layer
+    return layer.forward(a["input"])
+
+
+def _dense_backward(built, d_out):
+    layer = built.obj
+    d_input = layer.backward(d_out)
+    grads = list(layer.param_grads) + [None, None]
+    return d_input, grads[0], grads[1]
+
+
+DENSE = FrameworkSpec(
+    name="dense",
+    call_text="Dense(neurons, activation).forward(input)",
+    args=(Arg("input", ("N", "D")), Arg("W", ("D", "H")), Arg("B", (1, "H"))),
+    dims={"N": 13, "D": 7, "H": 5},
+    out_shape=("N", "H"),
+    reference=lambda a: a["input"] @ a["W"] + a["B"],
+    reference_grad=lambda a, d: {"input": d @ a["W"].T, "W": a["input"].T @ d,
+                                 "B": np.sum(d, axis=0, keepdims=True)},
+    returns=("input", "W", "B"),
+    forward=_dense_forward, backward=_dense_backward,
+    fingerprints=(
+        _fp("dense_no_bias", "out", lambda c: c.arrays["input"] @ c.arrays["W"],
+            "the bias is not applied: operations = [WeightMultiply(weights), "
+            "BiasAdd(bias), self.activation]"),
+    ),
+    hints={"out": "operations = [WeightMultiply(weights), BiasAdd(bias), self.activation]"},
+)
+
+
+def _dense_plan(seed: int) -> dict:
+    return {**make_plan(DENSE, seed), "layer_seeds": [int(seed) % 1000, int(seed) % 1000 + 1]}
+
+
+def _params_of(cls, plan, layer_seed):
+    """Set a fresh layer up with ``layer_seed``; its parameters and structure as plain data."""
+    stand_in = _StandIn()
+    layer = cls(neurons=DENSE.dims["H"], activation=stand_in)
+    layer.seed = layer_seed
+    layer.forward(np.array(plan["arrays"]["input"], copy=True))
+    params, ops = list(layer.params), list(layer.operations)
+    op_params = [getattr(op, "param", None) for op in ops]
+    return {"params": [as_array(p)[0] for p in params],
+            "shared": [any(p is q for q in op_params) for p in params],
+            "activation_last": bool(ops) and ops[-1] is stand_in,
+            "activation_calls": stand_in.calls["forward"]}
+
+
+def _dense_probe(built, plan: dict) -> dict:
+    observed = probe_layer(DENSE, built, plan)
+    setups = [call(_params_of, built.cls, plan, s) for s in plan["layer_seeds"] * 2]
+    observed["setup"] = [s.get("value", {"error": s.get("error")}) for s in setups]
+    return observed
+
+
+_SETUP = ("in _setup_layer: rng = np.random.default_rng(self.seed); self.params = "
+          "[weights (num_in, neurons), bias (1, neurons)]; self.operations = "
+          "[WeightMultiply(weights), BiasAdd(bias), self.activation]")
+
+
+def _judge_setup(plan: dict, setups: list):
+    """A failure verdict for the set-up facts of a Dense layer, or None."""
+    D, H = DENSE.dims["D"], DENSE.dims["H"]
+    first = setups[0]
+    if first.get("error"):
+        return failed("dense", "setting the layer up raised an error", where=first["error"],
+                      hint=_SETUP, bug="setup_error")
+    params = first["params"]
+    shapes = [None if p is None else p.shape for p in params]
+    if len(params) != 2:
+        return failed("dense", f"layer.params must hold 2 arrays, got {len(params)}",
+                      hint=_SETUP, bug="wrong_params")
+    if shapes[0] != (D, H):
+        transposed = shapes[0] == (H, D)
+        return failed("dense", "the weights have the wrong shape", where="layer.params[0]",
+                      expected=(D, H), got=shapes[0],
+                      hint="weights are (num_in, neurons): input @ weights has one column "
+                           "per neuron" if transposed else _SETUP,
+                      bug="weights_transposed" if transposed else "wrong_params")
+    if shapes[1] != (1, H):
+        return failed("dense", "the bias has the wrong shape", where="layer.params[1]",
+                      expected=(1, H), got=shapes[1],
+                      hint="the bias is one row: np.zeros((1, self.neurons))",
+                      bug="bias_not_a_row")
+    if not all(first["shared"]):
+        return failed("dense", "the operations do not hold the arrays in layer.params",
+                      hint="pass the very arrays you store in self.params to WeightMultiply "
+                           "and BiasAdd (no copies): the optimiser updates self.params in "
+                           "place and the operations must see it", bug="params_not_shared")
+    if not first["activation_last"] or first["activation_calls"] != 1:
+        return failed("dense", "the activation passed to Dense is not the last operation",
+                      hint="end self.operations with self.activation (the object given to "
+                           "__init__), so that forward applies it once", bug="no_activation")
+    weights = params[0]
+    if np.ptp(weights) == 0:
+        return failed("dense", "all weights start with the same value",
+                      where="layer.params[0]", got=float(weights.flat[0]),
+                      hint="draw them at random (rng.normal): identical weights give every "
+                           "neuron the same gradient, so they never become different",
+                      bug="constant_weights")
+    again, other = setups[2], setups[1]
+    if again.get("error") or other.get("error") or not np.array_equal(
+            weights, again["params"][0]):
+        return failed("dense", "two layers with the same seed start from different weights",
+                      hint="draw with rng = np.random.default_rng(self.seed), not with "
+                           "np.random directly", bug="seed_ignored")
+    if np.array_equal(weights, other["params"][0]):
+        return failed("dense", "layers with different seeds start from the same weights",
+                      hint="create the generator from the layer's seed: "
+                           "np.random.default_rng(self.seed)", bug="seed_ignored")
+    return None
+
+
+def _dense_judge(plan: dict, observed: dict):
+    try:
+        problem = _judge_setup(plan, observed["setup"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        return failed("dense", "the observations of your code could not be read",
+                      where=f"{type(exc).__name__}: {exc}", bug="malformed_observation")
+    return problem or judge_layer(DENSE, plan, observed)
+
+
+register(Check("dense", plan=_dense_plan, probe=_dense_probe, judge=_dense_judge))
