@@ -9,8 +9,8 @@ fingerprints and numerical-gradient engine do all the checking.  ``Dense``
 adds a few set-up facts (parameter shapes, shared arrays, seeding) judged
 before its row.
 
-The student passes a *class*; :class:`Built` wraps it so that every forward
-call works on a fresh instance and the matching backward reuses that instance.
+The student passes a *class*: each row's ``setup`` adapter builds a fresh
+instance for every forward call, and the matching backward reuses it.
 """
 from __future__ import annotations
 
@@ -26,16 +26,8 @@ from ._runner import Check, register
 from ._spec import LINEAR, SMOOTH, Arg, Fingerprint, LayerSpec, make_plan
 from .layers import register_layer
 
-__all__ = ["Built", "FrameworkSpec", "WEIGHT_MULTIPLY", "BIAS_ADD", "SIGMOID", "LINEAR_OP",
+__all__ = ["FrameworkSpec", "WEIGHT_MULTIPLY", "BIAS_ADD", "SIGMOID", "LINEAR_OP",
            "MEAN_SQUARED_ERROR", "DENSE"]
-
-
-class Built:
-    """The student's class plus the instance its latest forward call created."""
-
-    def __init__(self, cls):
-        self.cls = cls
-        self.obj = None
 
 
 @dataclass(frozen=True)
@@ -49,18 +41,18 @@ class FrameworkSpec(LayerSpec):
         return self.call_text or super().signature
 
 
-def _operation(param: str | None):
-    """forward / backward adapters of an ``Operation`` (``param``: its ParamOperation arg)."""
-    def forward(built, a):
-        built.obj = built.cls(a[param]) if param else built.cls()
-        return built.obj.forward(a["input"])
+def _operation(param: str | None) -> dict:
+    """setup / forward / backward adapters of an ``Operation`` (``param``: its parameter)."""
+    def setup(cls, a):
+        return cls(a[param]) if param else cls()
 
-    def backward(built, d_out):
+    def backward(op, d_out):
         # The underscore methods, not backward(): the base class would stop a
         # wrongly shaped gradient with an assertion before the judge could name the bug.
-        d_input = built.obj._input_grad(d_out)
-        return (d_input, built.obj._param_grad(d_out)) if param else d_input
-    return forward, backward
+        d_input = op._input_grad(d_out)
+        return (d_input, op._param_grad(d_out)) if param else d_input
+    return {"setup": setup, "forward": lambda op, a: op.forward(a["input"]),
+            "backward": backward}
 
 
 def _fp(bug, target, candidate, hint):
@@ -73,8 +65,6 @@ def _sigmoid(x):
 
 # --- WeightMultiply -------------------------------------------------------
 
-_wm_forward, _wm_backward = _operation("param")
-
 WEIGHT_MULTIPLY = register_layer(FrameworkSpec(
     name="weight_multiply",
     call_text="WeightMultiply(param).forward(input)",
@@ -84,7 +74,7 @@ WEIGHT_MULTIPLY = register_layer(FrameworkSpec(
     reference=lambda a: a["input"] @ a["param"],
     reference_grad=lambda a, d: {"input": d @ a["param"].T, "param": a["input"].T @ d},
     returns=("input", "param"),
-    forward=_wm_forward, backward=_wm_backward,
+    **_operation("param"),
     fingerprints=(
         _fp("transposed_param_grad", "param", lambda c: c.ref.T,
             "param_grad is transposed: it has the weight's shape (num_in, num_out), "
@@ -101,7 +91,6 @@ WEIGHT_MULTIPLY = register_layer(FrameworkSpec(
 
 # --- BiasAdd --------------------------------------------------------------
 
-_ba_forward, _ba_backward = _operation("param")
 _SUM_ROWS = "sum output_grad over the batch axis: output_grad.sum(axis=0, keepdims=True)"
 
 BIAS_ADD = register_layer(FrameworkSpec(
@@ -114,7 +103,7 @@ BIAS_ADD = register_layer(FrameworkSpec(
     reference_grad=lambda a, d: {"input": np.array(d, dtype=np.float64),
                                  "param": np.sum(d, axis=0, keepdims=True)},
     returns=("input", "param"),
-    forward=_ba_forward, backward=_ba_backward,
+    **_operation("param"),
     fingerprints=(
         _fp("bias_forgotten", "out", lambda c: c.arrays["input"],
             "the bias is not added: output = self.input_ + self.param"),
@@ -140,8 +129,6 @@ BIAS_ADD = register_layer(FrameworkSpec(
 
 # --- Sigmoid and Linear ---------------------------------------------------
 
-_sg_forward, _sg_backward = _operation(None)
-
 SIGMOID = register_layer(FrameworkSpec(
     name="sigmoid",
     call_text="Sigmoid().forward(input)",
@@ -152,7 +139,7 @@ SIGMOID = register_layer(FrameworkSpec(
     reference_grad=lambda a, d: {"input": d * _sigmoid(a["input"]) * (1 - _sigmoid(a["input"]))},
     returns=("input",),
     step=SMOOTH,
-    forward=_sg_forward, backward=_sg_backward,
+    **_operation(None),
     fingerprints=(
         _fp("sigmoid_exponent_sign", "out", lambda c: _sigmoid(-c.arrays["input"]),
             "the exponent needs a minus sign: 1 / (1 + np.exp(-x))"),
@@ -169,8 +156,6 @@ SIGMOID = register_layer(FrameworkSpec(
            "input": "_input_grad = self.output * (1 - self.output) * output_grad"},
 ))
 
-_ln_forward, _ln_backward = _operation(None)
-
 LINEAR_OP = register_layer(FrameworkSpec(
     name="linear",
     call_text="Linear().forward(input)",
@@ -180,7 +165,7 @@ LINEAR_OP = register_layer(FrameworkSpec(
     reference=lambda a: a["input"],
     reference_grad=lambda a, d: {"input": np.array(d, dtype=np.float64)},
     returns=("input",),
-    forward=_ln_forward, backward=_ln_backward,
+    **_operation(None),
     hints={"out": "the identity: output = self.input_",
            "input": "the gradient passes through: return output_grad"},
 ))
@@ -188,15 +173,10 @@ LINEAR_OP = register_layer(FrameworkSpec(
 
 # --- MeanSquaredError -----------------------------------------------------
 
-def _mse_forward(built, a):
-    built.obj = built.cls()
-    return built.obj.forward(a["prediction"], a["target"])
-
-
-def _mse_backward(built, d_out):
+def _mse_backward(loss, d_out):
     # A loss starts backpropagation (its upstream gradient is 1); the row's
     # random d_out is applied here so the shared judge's chain rule holds.
-    grad = built.obj._input_grad()
+    grad = loss._input_grad()
     arr, _ = as_array(grad)
     return grad if arr is None else arr * d_out
 
@@ -216,7 +196,9 @@ MEAN_SQUARED_ERROR = register_layer(FrameworkSpec(
                                  / len(a["prediction"])},
     returns=("prediction",),
     step=SMOOTH,
-    forward=_mse_forward, backward=_mse_backward,
+    setup=lambda cls, a: cls(),
+    forward=lambda loss, a: loss.forward(a["prediction"], a["target"]),
+    backward=_mse_backward,
     fingerprints=(
         _fp("mse_not_averaged", "out", lambda c: c.ref * c.dims["N"],
             "that is the sum of squares: divide by the batch size (or use np.mean)"),
@@ -261,8 +243,8 @@ class _StandIn:
         return output_grad
 
 
-def _dense_forward(built, a):
-    layer = built.cls(neurons=a["W"].shape[1], activation=_StandIn())
+def _dense_setup(cls, a):
+    layer = cls(neurons=a["W"].shape[1], activation=_StandIn())
     layer.seed = 0
     layer.forward(a["input"])                  # the lazy set-up creates the parameters
     shapes = [np.shape(p) for p in layer.params]
@@ -271,12 +253,10 @@ def _dense_forward(built, a):
                          f"[{a['W'].shape}, {a['B'].shape}] (weights, bias)")
     layer.params[0][...] = a["W"]              # in place: the operations must see it
     layer.params[1][...] = a["B"]
-    built.obj = layer
-    return layer.forward(a["input"])
+    return layer
 
 
-def _dense_backward(built, d_out):
-    layer = built.obj
+def _dense_backward(layer, d_out):
     d_input = layer.backward(d_out)
     grads = list(layer.param_grads) + [None, None]
     return d_input, grads[0], grads[1]
@@ -292,7 +272,8 @@ DENSE = FrameworkSpec(
     reference_grad=lambda a, d: {"input": d @ a["W"].T, "W": a["input"].T @ d,
                                  "B": np.sum(d, axis=0, keepdims=True)},
     returns=("input", "W", "B"),
-    forward=_dense_forward, backward=_dense_backward,
+    setup=_dense_setup, forward=lambda layer, a: layer.forward(a["input"]),
+    backward=_dense_backward,
     fingerprints=(
         _fp("dense_no_bias", "out", lambda c: c.arrays["input"] @ c.arrays["W"],
             "the bias is not applied: operations = [WeightMultiply(weights), "
@@ -320,9 +301,9 @@ def _params_of(cls, plan, layer_seed):
             "activation_calls": stand_in.calls["forward"]}
 
 
-def _dense_probe(built, plan: dict) -> dict:
-    observed = probe_layer(DENSE, built, plan)
-    setups = [call(_params_of, built.cls, plan, s) for s in plan["layer_seeds"] * 2]
+def _dense_probe(layer_class, plan: dict) -> dict:
+    observed = probe_layer(DENSE, layer_class, plan)
+    setups = [call(_params_of, layer_class, plan, s) for s in plan["layer_seeds"] * 2]
     observed["setup"] = [s.get("value", {"error": s.get("error")}) for s in setups]
     return observed
 
