@@ -56,8 +56,8 @@ def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extr
     fp = match(spec, ctx, 10 * spec.tolerance)
     diff, idx = _worst(ref, got_arr)
     bad = int(np.sum(diff > spec.tolerance * (np.abs(ref) + np.max(np.abs(ref)))))
-    where = _index_text(label, diff) + (f" (largest difference; {bad} of {diff.size} "
-                                        f"entries wrong)" if diff.ndim else "")
+    where = (f"{_index_text(label, diff)} (largest difference; {bad} of {diff.size} "
+             f"entries wrong)" if diff.ndim else None)
     hint = fp.hint if fp else spec.hints.get(ctx.target)
     return failed(name, f"{label} {what_wrong}", where=where,
                   expected=float(np.asarray(ref)[idx]) + 0.0,  # + 0.0: no "-0"
@@ -83,7 +83,7 @@ def _check_forward(spec, plan, observed):
                       + f", got {fwd['desc']}", hint="did you forget `return`?",
                       bug="forward_returns_nothing")
     ctx = context(spec, arrays, plan["d_out"], "out", ref, fwd["value"])
-    problem = _value_problem(spec, ctx, "forward output", ref, fwd["value"],
+    problem = _value_problem(spec, ctx, spec.out_name, ref, fwd["value"],
                              what_wrong="is wrong", fallback_bug="wrong_forward")
     if problem:
         return problem

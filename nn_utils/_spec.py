@@ -151,6 +151,7 @@ class LayerSpec:
     variants: tuple = ()
     fingerprints: tuple = ()
     hints: dict = field(default_factory=dict)  # target -> hint when no fingerprint matches
+    out_name: str = "forward output"           # how messages name forward's result
     tolerance: float = 1e-4
     directions: int = 3
 

@@ -228,7 +228,7 @@ CROSS_ENTROPY = register_layer(LayerSpec(
     args=(Arg("logits", ("N", "K"), sample="logits"),
           Arg("labels", ("N", "K"), sample="one_hot", grad=False)),
     dims={"N": 11, "K": 7},
-    out_shape=(),
+    out_shape=(), out_name="the loss",
     reference=_ce, reference_grad=_ce_grad,
     returns=("logits", None),
     step=SMOOTH,
