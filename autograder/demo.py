@@ -98,6 +98,19 @@ def build_class(course: Path, dest: Path, assignments: list[str], students: int,
     return rows
 
 
+def _csv_rows(path: Path) -> list[dict]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    if rows:
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
 def _outcomes(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:
     """One line per (assignment, kind): how many got the expected outcome."""
     records = {(a, r.get("student")): r for a in {a for _, a, _ in rows}
@@ -152,13 +165,19 @@ def main(*, course: str = ".", dir: str = "demo-class", students: int = 30,
         rows = build_class(root, dest, chosen, students, kinds)
     except (ToolError, _students.BuildError) as exc:
         return error_line(exc)
-    from . import grade  # imported late: building the class does not need it
+    from . import UsageError, grade  # imported late: building the class does not need them
 
+    graded: list[dict] = []
     for assignment in chosen:
-        status = grade.main(course=str(dest), assignment=assignment, workers=workers,
-                            timeout=timeout, progress=True)
+        try:
+            status = grade.main(course=str(dest), assignment=assignment, workers=workers,
+                                timeout=timeout, progress=True)
+        except UsageError as exc:
+            return error_line(exc)
         if status != 0:
             return error_line(f"grading {assignment} failed (exit status {status})")
+        graded += _csv_rows(dest / "grades.csv")
+    _write_csv(dest / "grades.csv", graded)  # one file for every assignment of the demo
     for assignment in chosen:
         report.main(course=str(dest), assignment=assignment)
     print("demo: each kind of submission against the outcome it should get")

@@ -1,0 +1,52 @@
+"""``autograder release``: argument errors, generate failures and the validation verdict."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autograder import release
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _record(score, top=5.0, status="ok", failing=None):
+    tests = [{"grade_id": "test_a", "ok": failing is None, "message": failing}]
+    return {"status": status, "score": score, "max_score": top, "tests": tests}
+
+
+@pytest.mark.parametrize("records, good, text", [
+    ({"s01": _record(5), "s02": _record(0)}, True, "solution 5/5, untouched release 0/5"),
+    ({"s01": _record(3, failing="check_affine: wrong d_weight\n  where: ..."), "s02": _record(0)},
+     False, "solution 3/5 (test_a: check_affine: wrong d_weight)"),
+    ({"s01": _record(5), "s02": _record(0, status="kernel-died")},
+     False, "untouched release 0/5 [kernel-died] -- status kernel-died, expected ok"),
+    ({"s01": _record(5), "s02": _record(2)}, False, "untouched release 2/5 -- score 2/5, expected 0"),
+    ({"s02": _record(0)}, False, "solution: no result"),
+])
+def test_verdict(records, good, text):
+    verdict, description = release._verdict(records)
+    assert verdict == good and text in description
+
+
+def test_unknown_assignment_is_one_line_exit_2(capsys):
+    assert release.main(course=str(REPO), assignments=["no_such_assignment"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autograder: error: no assignment no_such_assignment") and err.count("\n") == 1
+
+
+def test_a_source_nbgrader_rejects_is_reported_per_assignment(tmp_path, capsys):
+    cell = {"cell_type": "code", "execution_count": None, "outputs": [], "source":
+            "def f():\n    ### BEGIN SOLUTION\n    return 1\n",  # no END SOLUTION
+            "metadata": {"nbgrader": {"grade_id": "f", "solution": True, "grade": False,
+                                      "locked": False, "schema_version": 3}}}
+    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "display_name": "P",
+                                                       "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "source" / "broken").mkdir(parents=True)
+    (tmp_path / "source" / "broken" / "broken.ipynb").write_text(json.dumps(nb))
+    assert release.main(course=str(tmp_path)) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == ["release broken: FAILED generate_assignment: "
+                   "RuntimeError: no end solution statement found"]
