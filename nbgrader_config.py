@@ -1,0 +1,33 @@
+# nbgrader configuration of the course (this directory is the course root).
+# Paths are taken relative to this file, so a copy of the course in another
+# folder (a test's tmp dir, a demo class) gets its own gradebook.
+import os
+
+c = get_config()  # noqa: F821 -- provided by nbgrader's config loader
+
+_root = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = _root
+c.CourseDirectory.course_id = "dl-course"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_root, "gradebook.db")
+
+# The course's assignments, one folder of source/ each (add yours on its own
+# line).  nbgrader itself adds an assignment to the gradebook when it is first
+# generated; this list is what tests/nbgrader_course.py reads.
+COURSE_ASSIGNMENTS = [
+    "backprop_numpy",
+    "gradient_tape",
+    "numpy_framework",
+]
+
+# Files never copied into release/ or over a submission.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", ".DS_Store", "*.egg-info", ".*",
+]
+
+# Per-cell time limit while grading.  The slowest cell of any solution notebook
+# (1000 epochs of the 2-512-512-2 model in gradient_tape) takes about 15 s on
+# two busy cores; 180 s leaves room for a slow machine and a slow student loop.
+c.Execute.timeout = 180
+c.Execute.startup_timeout = 120  # kernels start slowly when several run at once
+c.Execute.interrupt_on_timeout = True
