@@ -48,7 +48,7 @@ def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extr
         want = "be one number" if scalar else f"have shape {np.shape(ref)}"
         fallback = (f"return exactly this shape (no keepdims, no extra axes)" if not scalar
                     else "return a single number, e.g. float(...)")
-        return failed(name, f"{label} must {want}{extra} (got shape {got_arr.shape})",
+        return failed(name, f"{label} must {want}{extra} (got {got_arr.shape})",
                       hint=fp.hint if fp else fallback, bug=fp.bug if fp else "wrong_shape")
     error = rel_error(got_arr, ref)
     if error <= spec.tolerance:

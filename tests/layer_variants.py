@@ -167,7 +167,7 @@ class AffineDBiasNotSummed(AffineDot):
         return d_x, d_w, d_out
 
 
-@buggy("affine", "wrong_shape", "must have shape (5,), the shape of bias (got shape (1, 5))")
+@buggy("affine", "wrong_shape", "must have shape (5,), the shape of bias (got (1, 5))")
 class AffineDBiasKeepdims(AffineDot):
     def backward(self, d_out):
         d_x, d_w, _ = super().backward(d_out)
@@ -219,6 +219,27 @@ class AffineMutatesDOut(AffineDot):
     def backward(self, d_out):
         d_out /= 2.0
         return tuple(2.0 * g for g in super().backward(d_out))
+
+
+@buggy("affine", "mutates_inputs", "weight (its values changed")
+class AffineUpdatesWeightInBackward(AffineDot):
+    """An SGD step inside backward: the caller's weight changes under it."""
+
+    def backward(self, d_out):
+        grads = super().backward(d_out)
+        self.cache[1][...] -= 0.1 * grads[1]
+        return grads
+
+
+@buggy("affine", "mutates_inputs", "bias (its values changed")
+class AffineReshapesBias(AffineDot):
+    def forward(self, inputs, weight, bias):
+        bias.shape = (1, -1)  # reshapes the caller's array object
+        return super().forward(inputs, weight, bias)
+
+    def backward(self, d_out):
+        d_x, d_w, _ = super().backward(d_out)
+        return d_x, d_w, d_out.sum(axis=0)
 
 
 @buggy("affine", "forward_error", "line")
@@ -592,6 +613,13 @@ class CENoDefaultDOut(CEStable):
 class CEMutatesLogits(CEStable):
     def forward(self, logits, labels):
         logits -= logits.max(axis=1, keepdims=True)
+        return super().forward(logits, labels)
+
+
+@buggy("cross_entropy", "mutates_inputs", "labels (its values changed")
+class CEMutatesLabels(CEStable):
+    def forward(self, logits, labels):
+        np.clip(labels, 1e-12, 1.0, out=labels)  # "smoothing" the caller's labels
         return super().forward(logits, labels)
 
 
