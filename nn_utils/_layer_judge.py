@@ -78,10 +78,12 @@ def _check_forward(spec, plan, observed):
                       where=which, hint=_MUTATION_HINT, bug="mutates_inputs")
     ref = spec.reference(arrays)
     if fwd["value"] is None:
+        nothing = fwd["desc"] == "None"
         return failed(spec.name, f"{spec.signature} must return "
-                      + ("one number" if np.ndim(ref) == 0 else "an array")
-                      + f", got {fwd['desc']}", hint="did you forget `return`?",
-                      bug="forward_returns_nothing")
+                      + ("one number" if np.ndim(ref) == 0 else "a numpy array")
+                      + f", got {fwd['desc']}",
+                      hint="did you forget `return`?" if nothing else None,
+                      bug="forward_returns_nothing" if nothing else "forward_wrong_type")
     ctx = context(spec, arrays, plan["d_out"], "out", ref, fwd["value"])
     problem = _value_problem(spec, ctx, spec.out_name, ref, fwd["value"],
                              what_wrong="is wrong", fallback_bug="wrong_forward")

@@ -242,6 +242,22 @@ class AffineReshapesBias(AffineDot):
         return d_x, d_w, d_out.sum(axis=0)
 
 
+@buggy("affine", "inconsistent_backward", "state kept between calls")
+class AffineKeepsFirstWeight(AffineDot):
+    """Stores the weight on the first call and silently reuses it afterwards."""
+
+    def forward(self, inputs, weight, bias):
+        if not hasattr(self, "weight"):
+            self.weight = weight.copy()
+        return super().forward(inputs, self.weight, bias)
+
+
+@buggy("affine", "forward_returns_nothing", "forget `return`")
+class AffineNoReturn(AffineDot):
+    def forward(self, inputs, weight, bias):
+        super().forward(inputs, weight, bias)
+
+
 @buggy("affine", "forward_error", "line")
 class AffineShapeBug(AffineDot):
     def forward(self, inputs, weight, bias):
