@@ -232,3 +232,15 @@ def test_a_framework_row_needs_no_new_check_code():
     assert _timed_check(mse, _Mse)[0].ok
     wrong = type("MseSummed", (_Mse,), {"backward": lambda self: 2 * self.diff})
     assert _timed_check(mse, wrong)[0].bug == "missing_1_over_N"
+
+
+@pytest.mark.parametrize("cls", [c for n, c, *_ in BUGGY if n == "affine" and c.__name__ in
+                                 ("AffineExtraOneOverN", "AffineIgnoresDOut",
+                                  "AffineDBiasMean", "AffineSignDWeight")],
+                         ids=lambda c: c.__name__)
+def test_bugs_are_still_named_at_512_wide(cls):
+    # tolerances do not grow with the size, so a large layer hides no bug
+    big = layer_check(TABLE["affine"].with_dims(N=64, D=512, H=512))
+    expected = next(bug for _, c, bug, _ in BUGGY if c is cls)
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert _timed_check(big, cls(), seed=4)[0].bug == expected
