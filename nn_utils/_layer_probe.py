@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._probe import as_array, call
+from .wire import _DTYPES as _WIRE_DTYPES
 
 __all__ = ["probe_layer"]
 
@@ -31,6 +32,8 @@ def _backward(spec, obj, d_out):
 
 def _value(value) -> dict:
     arr, desc = as_array(value)
+    if arr is not None and (np.iscomplexobj(arr) or arr.dtype.name not in _WIRE_DTYPES):
+        arr = None  # not a real-valued array the trusted side could decode
     return {"value": arr, "desc": desc, "type": type(value).__name__}
 
 
@@ -57,6 +60,8 @@ def _changed(given: dict, original: dict) -> list[str]:
 def _objective(out, d_out):
     """sum(d_out * out) in float64, or None when out does not match d_out."""
     try:
+        if np.iscomplexobj(out):
+            return None
         arr = np.asarray(out, dtype=np.float64)
     except Exception:  # noqa: BLE001 - any odd return is just "no value"
         return None

@@ -244,3 +244,24 @@ def test_bugs_are_still_named_at_512_wide(cls):
     expected = next(bug for _, c, bug, _ in BUGGY if c is cls)
     with threadpool_limits(limits=1, user_api="blas"):
         assert _timed_check(big, cls(), seed=4)[0].bug == expected
+
+
+_ODD = [None, "abc", 3, [1, 2], {"a": 1}, np.array(["x"]), (None, None, None), object(),
+        np.zeros((0,)), np.array([np.inf]), np.zeros((2, 2), dtype=complex),
+        (x for x in range(3))]
+
+
+@pytest.mark.parametrize("name", sorted(CHECKERS))
+def test_odd_return_values_become_messages(name):
+    reference = CORRECT[name][0]
+    for odd in _ODD:
+        forward_odd = type("OddForward", (reference,), {"forward": lambda self, *a, v=odd: v})
+        backward_odd = type("OddBackward", (reference,),
+                            {"backward": lambda self, d_out=1.0, v=odd: v})
+        for student in (forward_odd(), backward_odd()):
+            check = get_check(name)
+            plan = check.plan(0)
+            observed = check.probe(student, plan)
+            result = check.judge(plan, observed)
+            assert not result.ok and result.bug != "malformed_observation", result.message
+            assert judge_record(name, 0, wire.loads(wire.dumps(observed))) == result
