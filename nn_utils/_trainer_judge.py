@@ -30,8 +30,8 @@ def _epochs(plan, batches):
     want = [size] * (per_epoch - 1) + [rows - size * (per_epoch - 1)]
     sizes = [len(b["ids"]) for b in batches[:per_epoch]]
     if sizes != want:
-        dropped = sizes[:per_epoch - 1] == want[:-1] and len(batches) % per_epoch != 0 \
-            and all(len(b["ids"]) == size for b in batches)
+        # rows is never a multiple of size: only full batches means the rest was dropped
+        dropped = all(len(b["ids"]) == size for b in batches)
         return None, _fail(
             "the mini-batches have the wrong sizes", bug="batch_sizes",
             where=f"first epoch, {rows} rows, batch_size={size}",
@@ -132,8 +132,9 @@ def _judge_kept(plan, run, seen, per_epoch):
     trained = (stop * every if run == "early" else plan["epochs"]) * per_epoch
     if kept != best_epoch * per_epoch:
         if kept == trained and seen["kept_original"]:
-            hint, bug = ("after stopping, put the snapshot back: self.net = <deep copy "
-                         "taken at the best evaluation>"), "not_restored"
+            hint, bug = ("that is the network trained to the end: when the loss improves "
+                         "keep snapshot = deepcopy(self.net); when it does not, put it back "
+                         "with self.net = snapshot"), "not_restored"
         elif kept == trained:
             hint, bug = ("the snapshot kept changing during training: take it with "
                          "deepcopy(self.net), not a reference or a shallow copy"), "shallow_copy"

@@ -91,7 +91,7 @@ WEIGHT_MULTIPLY = register_layer(FrameworkSpec(
 
 # --- BiasAdd --------------------------------------------------------------
 
-_SUM_ROWS = "sum output_grad over the batch axis: output_grad.sum(axis=0, keepdims=True)"
+_SUM_ROWS = "output_grad.sum(axis=0, keepdims=True)"
 
 BIAS_ADD = register_layer(FrameworkSpec(
     name="bias_add",
@@ -115,15 +115,15 @@ BIAS_ADD = register_layer(FrameworkSpec(
         _fp("bias_grad_mean", "param", lambda c: c.ref / c.dims["N"],
             "the bias gradient is the sum over the batch, not the mean: " + _SUM_ROWS),
         _fp("bias_grad_wrong_axis", "param", lambda c: c.d_out.sum(axis=1, keepdims=True),
-            "that sums over the outputs (axis=1): " + _SUM_ROWS),
+            "that sums over the outputs (axis=1); sum over the batch: " + _SUM_ROWS),
         _fp("bias_grad_wrong_axis", "param", lambda c: c.d_out.sum(axis=1),
-            "that sums over the outputs (axis=1): " + _SUM_ROWS),
+            "that sums over the outputs (axis=1); sum over the batch: " + _SUM_ROWS),
         _fp("bias_grad_one_row", "param", lambda c: c.d_out[:1],
-            "that is the first row of output_grad only: " + _SUM_ROWS),
+            "that is the first row of output_grad only; sum all rows: " + _SUM_ROWS),
     ),
     hints={"out": "output = self.input_ + self.param",
            "input": "_input_grad = output_grad (slope 1 for every element)",
-           "param": "_param_grad = " + _SUM_ROWS.split(": ")[1]},
+           "param": "_param_grad = " + _SUM_ROWS},
 ))
 
 
@@ -338,9 +338,10 @@ def _judge_setup(plan: dict, setups: list):
                       hint="the bias is one row: np.zeros((1, self.neurons))",
                       bug="bias_not_a_row")
     if not all(first["shared"]):
-        return failed("dense", "the operations do not hold the arrays in layer.params",
-                      hint="pass the very arrays you store in self.params to WeightMultiply "
-                           "and BiasAdd (no copies): the optimiser updates self.params in "
+        missing = first["shared"].index(False)
+        return failed("dense", f"layer.params[{missing}] is not the parameter of any operation",
+                      hint="give the very arrays in self.params to WeightMultiply(weights) and "
+                           "BiasAdd(bias), no copies: the optimiser updates self.params in "
                            "place and the operations must see it", bug="params_not_shared")
     if not first["activation_last"] or first["activation_calls"] != 1:
         return failed("dense", "the activation passed to Dense is not the last operation",
