@@ -1,0 +1,207 @@
+"""Build the notebook that is graded from the teacher's source, never from the student's.
+
+Only the student's answers are taken from a submission (solution cells, matched by
+``grade_id``, plus cells the student added).  Every test and locked cell comes from
+``source/`` -- hidden tests included, markers removed -- in the source's order, with
+the source's points and metadata; tags, kernelspec and anything else the student
+controls are dropped.  Each test cell also records which ``check_*`` calls it makes
+(parsed with ``ast``) so the trusted side knows what observations to expect.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+import nbformat
+
+__all__ = ["ANY_SEED", "MIME", "TestCell", "Assembled", "assemble", "expected_checks",
+           "release_view", "preamble_source"]
+
+MIME = "application/x-nn-utils-observation"
+ANY_SEED = "any"
+_SOLUTION = re.compile(r"^\s*###\s*BEGIN SOLUTION.*?^\s*###\s*END SOLUTION[^\n]*\n?",
+                       re.S | re.M)
+_HIDDEN = re.compile(r"^\s*###\s*BEGIN HIDDEN TESTS.*?^\s*###\s*END HIDDEN TESTS[^\n]*\n?",
+                     re.S | re.M)
+_HIDDEN_MARKER = re.compile(r"^\s*###\s*(BEGIN|END) HIDDEN TESTS[^\n]*(\n|$)", re.M)
+
+
+@dataclass(frozen=True)
+class TestCell:
+    """One graded cell: where it sits in the graded notebook and what it must show."""
+
+    notebook: str
+    grade_id: str
+    index: int                       # position in the graded notebook (preamble excluded)
+    max_points: float
+    checks: tuple = ()               # ((check name, literal seed | None | ANY_SEED), ...)
+    manual: bool = False             # markdown answers need a human
+
+
+@dataclass
+class Assembled:
+    """The graded notebook of one submission and its test cells."""
+
+    notebook: nbformat.NotebookNode
+    tests: list[TestCell] = field(default_factory=list)
+    student_found: bool = True
+    shown: dict = field(default_factory=dict)   # index -> source as released (feedback)
+
+
+def _meta(cell) -> dict:
+    nbg = cell.get("metadata", {}).get("nbgrader")
+    return nbg if isinstance(nbg, dict) else {}
+
+
+def release_view(cell) -> str:
+    """The cell's source as students were given it: solutions cleared, hidden tests removed."""
+    text = cell.source
+    if cell.cell_type == "code":
+        text = _SOLUTION.sub("# YOUR CODE HERE\nraise NotImplementedError()\n", text)
+    else:
+        text = _SOLUTION.sub("YOUR ANSWER HERE\n", text)
+    return _HIDDEN.sub("", text).rstrip("\n")
+
+
+def _graded_source(cell) -> str:
+    return _HIDDEN_MARKER.sub("", cell.source)
+
+
+def _python(source: str) -> ast.AST | None:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        source = TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 - fall back to the raw text
+        pass
+    try:
+        return ast.parse(source)
+    except SyntaxError:
+        return None
+
+
+def _literal_values(node: ast.AST):
+    """The values a loop iterates over, when the source spells them out (else None)."""
+    try:
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "range" and not node.keywords):
+            values = list(range(*[ast.literal_eval(a) for a in node.args]))
+        else:
+            values = list(ast.literal_eval(node))
+    except (ValueError, TypeError, SyntaxError):
+        return None
+    return values if len(values) <= 1000 else None
+
+
+def _seed(node, env: dict):
+    if node is None:
+        return None
+    if isinstance(node, ast.Name) and node.id in env:
+        value = env[node.id]
+    else:
+        try:
+            value = ast.literal_eval(node)
+        except ValueError:
+            return ANY_SEED
+    return value if value is None or isinstance(value, int) else ANY_SEED
+
+
+def _check_calls(node: ast.AST, env: dict):
+    if (isinstance(node, ast.For) and isinstance(node.target, ast.Name)
+            and (values := _literal_values(node.iter)) is not None):
+        for value in values:  # unroll: each iteration is one expected call
+            for child in node.body:
+                yield from _check_calls(child, {**env, node.target.id: value})
+        return
+    if isinstance(node, ast.Call):
+        func = node.func
+        name = func.id if isinstance(func, ast.Name) else (
+            func.attr if isinstance(func, ast.Attribute) else "")
+        if name.startswith("check_") and len(name) > len("check_"):
+            seed_node = next((k.value for k in node.keywords if k.arg == "seed"),
+                             node.args[1] if len(node.args) > 1 else None)
+            yield name[len("check_"):], _seed(seed_node, env)
+    for child in ast.iter_child_nodes(node):
+        yield from _check_calls(child, env)
+
+
+def expected_checks(source: str) -> tuple:
+    """``((name, seed), ...)`` for every ``check_NAME(obj, seed=...)`` call in ``source``.
+
+    ``seed`` is the literal seed (loops over literal values are unrolled), ``None``
+    when the call passes none, or ``ANY_SEED`` when it is computed.
+    """
+    tree = _python(source)
+    return tuple(dict.fromkeys(_check_calls(tree, {}))) if tree is not None else ()
+
+
+def preamble_source() -> str:
+    """Code run before the student's: sends each check's observations out as display data."""
+    return (
+        "def __autograder_install():\n"
+        "    from IPython.display import display\n"
+        "    from nn_utils import _runner, wire\n"
+        "    def sink(name, seed, user_seed, observed):\n"
+        "        record = {'check': name, 'seed': seed, 'user_seed': user_seed,\n"
+        "                  'observed': observed}\n"
+        f"        display({{{MIME!r}: wire.dumps(record)}}, raw=True)\n"
+        "    _runner.set_sink(sink)\n"
+        "__autograder_install()\n"
+        "del __autograder_install\n")
+
+
+def _clean(cell, source: str | None = None, nbgrader: dict | None = None):
+    """A copy of ``cell`` with fresh metadata: only nbgrader's, from the source."""
+    maker = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
+             "raw": nbformat.v4.new_raw_cell}[cell.cell_type]
+    new = maker(source=cell.source if source is None else source)
+    if nbgrader:
+        new.metadata["nbgrader"] = dict(nbgrader)
+    return new
+
+
+def _student_cells(submitted) -> tuple[dict, dict]:
+    """Answers by grade_id, and the student's own extra cells by the grade_id they follow."""
+    answers, extra, anchor = {}, {}, None
+    for cell in (submitted.cells if submitted is not None else []):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            continue
+        meta = _meta(cell)
+        gid = meta.get("grade_id")
+        if gid:
+            if meta.get("solution") and isinstance(cell.get("source"), str):
+                answers.setdefault(gid, cell)
+            anchor = gid
+        elif cell.cell_type == "code" and isinstance(cell.get("source"), str):
+            extra.setdefault(anchor, []).append(cell)
+    return answers, extra
+
+
+def assemble(name: str, source, submitted) -> Assembled:
+    """Graded notebook for notebook ``name`` from ``source`` and the student's copy (or None)."""
+    answers, extra = _student_cells(submitted)
+    cells, tests, shown = [_clean(c) for c in extra.get(None, [])], [], {}
+    for cell in source.cells:
+        meta = _meta(cell)
+        gid = meta.get("grade_id")
+        if meta.get("solution"):
+            theirs = answers.get(gid)
+            if theirs is not None and theirs.cell_type == cell.cell_type:
+                new = _clean(cell, theirs.source, meta)
+            else:
+                new = _clean(cell, release_view(cell), meta)
+        else:
+            new = _clean(cell, _graded_source(cell), meta)
+            shown[len(cells)] = release_view(cell)
+        if meta.get("grade") and gid:
+            tests.append(TestCell(
+                notebook=name, grade_id=gid, index=len(cells),
+                max_points=float(meta.get("points") or 0.0),
+                checks=expected_checks(new.source) if cell.cell_type == "code"
+                and not meta.get("solution") else (),
+                manual=cell.cell_type != "code"))
+        cells.append(new)
+        cells.extend(_clean(c) for c in extra.get(gid, []) if gid)
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+        k: source.metadata[k] for k in ("kernelspec", "language_info") if source.metadata.get(k)})
+    return Assembled(nb, tests, submitted is not None, shown)

@@ -1,0 +1,156 @@
+"""Execute one submission: plain data in (notebooks + files), plain data out.
+
+``execute_payload`` is what a worker runs -- a local thread or a Dask task.  It
+writes the working copy to a temporary directory of its own, runs each graded
+notebook in a fresh kernel (forked from a pre-warmed server, or started fresh),
+bounds time and output, kills every process the submission started, and returns
+the executed notebooks and a status.  It decides no score.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from ._assemble import MIME
+from ._kernels import fork_server, kernel_manager, kill_tree
+
+__all__ = ["execute_payload", "MAX_CELL_OUTPUT", "kernel_env"]
+
+MAX_CELL_OUTPUT = 200_000          # bytes of student output kept per cell
+MAX_RECORD = 16 * 1024 * 1024      # one check observation record
+_TIMEOUT_ERROR = {"ename": "CellTimeoutError", "evalue": "", "traceback": []}
+_MEMORY_ERRORS = {"MemoryError", "ResourceExhaustedError"}
+
+
+class _BoundedClient(NotebookClient):
+    """nbclient with a cap on how much output one cell may produce; remembers timeouts."""
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        data = content.get("data") or {}
+        if MIME in data:  # observation records are the grader's, kept whole (up to a cap)
+            if len(str(data[MIME])) > MAX_RECORD:
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+        used = self._used.get(cell_index, 0)
+        size = len(json.dumps(content, default=str))
+        self._used[cell_index] = used + size
+        if used + size <= MAX_CELL_OUTPUT:
+            return super().output(outs, msg, display_id, cell_index)
+        if used <= MAX_CELL_OUTPUT:
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stderr", text="\n[output truncated by the grader]\n"))
+        return None
+
+
+def kernel_env(nonce: str, home: str) -> dict:
+    """The environment of a grading kernel: minimal, with the grading nonce."""
+    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
+    return {**keep, "HOME": home, "NN_UTILS_GRADING_NONCE": nonce,
+            "NBGRADER_EXECUTION": "autograde", "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
+            "TF_NUM_INTRAOP_THREADS": "1"}
+
+
+def _exit_detail(code: int | None) -> str:
+    if code is None:
+        return "the kernel died"
+    if code < 0:
+        try:
+            return f"the kernel was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"the kernel was killed by signal {-code}"
+    return f"the kernel exited with status {code}"
+
+
+async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tuple[str, str]:
+    server = fork_server(tuple(payload["preload"])) if payload.get("fork", True) else None
+    km = kernel_manager(server, payload.get("limits") or {})
+    client = _BoundedClient(
+        nb, km=km, timeout=payload["timeout"], startup_timeout=120, allow_errors=True,
+        interrupt_on_timeout=True, record_timing=False, skip_cells_with_tag="",
+        error_on_timeout={**_TIMEOUT_ERROR, "evalue": f"cell ran longer than {payload['timeout']} s"})
+    client._used, client._timed_out = {}, False
+    status, detail = "ok", ""
+    try:
+        await asyncio.wait_for(client.async_execute(cwd=workdir, env=env), budget)
+        if client._timed_out:
+            status, detail = "timeout", f"a cell ran longer than {payload['timeout']:g} s"
+    except asyncio.TimeoutError:
+        status, detail = "timeout", f"the submission ran longer than {payload['submission_timeout']} s"
+    except DeadKernelError:
+        code = None
+        if km.provisioner is not None and km.provisioner.process is not None:
+            code = km.provisioner.process.poll()
+        status, detail = "kernel-died", _exit_detail(code)
+    except CellTimeoutError as exc:
+        status, detail = "timeout", str(exc).splitlines()[0]
+    finally:
+        pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
+        if pid:
+            kill_tree(pid)
+        try:
+            await asyncio.wait_for(km.shutdown_kernel(now=True), 10)
+        except Exception:  # noqa: BLE001 - the kernel is already gone
+            pass
+    return status, detail
+
+
+def _outcome_status(nbs: list, status: str, detail: str) -> tuple[str, str]:
+    """Refine ``ok``: cell timeouts and memory errors name what happened."""
+    for nb in nbs:
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                if out.get("output_type") != "error":
+                    continue
+                if out.get("ename") == "CellTimeoutError" and status == "ok":
+                    status, detail = "timeout", out.get("evalue", "")
+                if out.get("ename") in _MEMORY_ERRORS and status in ("ok", "kernel-died"):
+                    status, detail = "memory", f"{out['ename']}: the memory limit was reached"
+    return status, detail
+
+
+def execute_payload(payload: dict) -> dict:
+    """Run ``payload["notebooks"]`` ({name: notebook JSON text}) with ``payload["files"]``; return plain data.
+
+    Returns ``{"key", "status", "detail", "duration_s", "notebooks": {name: executed notebook JSON text}}``.
+    """
+    start = time.monotonic()
+    workdir = tempfile.mkdtemp(prefix="autograde-")
+    executed, status, detail = {}, "ok", ""
+    try:
+        for rel, blob in payload.get("files", {}).items():
+            target = os.path.join(workdir, rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as fh:
+                fh.write(blob)
+        env = kernel_env(payload["nonce"], workdir)
+        for name, text in payload["notebooks"].items():
+            nb = nbformat.reads(text, as_version=4)
+            budget = payload["submission_timeout"] - (time.monotonic() - start)
+            if budget <= 0:
+                status, detail = "timeout", f"the submission ran longer than {payload['submission_timeout']} s"
+                break
+            one_status, one_detail = asyncio.run(_run(nb, workdir, env, payload, budget))
+            executed[name] = nb
+            if status == "ok":
+                status, detail = one_status, one_detail
+        status, detail = _outcome_status(list(executed.values()), status, detail)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {"key": payload["key"], "status": status, "detail": detail,
+            "duration_s": round(time.monotonic() - start, 3),
+            "notebooks": {k: nbformat.writes(v) for k, v in executed.items()}}

@@ -1,0 +1,194 @@
+"""A pre-warmed process that forks one fresh IPython kernel per submission.
+
+``import tensorflow`` costs seconds of CPU; paying it once per worker instead of
+once per notebook is most of the grader's speed.  The server imports the heavy
+modules (but runs no TensorFlow op), then waits on a Unix socket.  Each request
+forks a child that becomes a real ipykernel kernel speaking the Jupyter protocol
+on the connection file it was given.  The connection that asked for the kernel
+later receives the kernel's exit status, so the provisioner can poll and wait.
+
+The same boot code starts a kernel from a fresh interpreter (``boot`` mode), so
+both modes apply identical limits:
+
+    python -m autograder._forkserver serve SOCKET [MODULE ...]
+    python -m autograder._forkserver boot -f CONNECTION_FILE   (limits in $AUTOGRADER_LIMITS)
+
+Protocol (JSON lines): request ``{"connection_file", "cwd", "env", "limits"}``;
+replies ``{"pid": N}`` then ``{"exit": code}`` (negative: killed by a signal).
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+
+__all__ = ["apply_limits", "boot_kernel", "serve", "LIMITS_ENV"]
+
+LIMITS_ENV = "AUTOGRADER_LIMITS"
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+# rlimit name -> resource constant; a value of None leaves the limit alone.
+_RLIMITS = {
+    "memory": resource.RLIMIT_AS,
+    "processes": resource.RLIMIT_NPROC,
+    "file_size": resource.RLIMIT_FSIZE,
+    "core": resource.RLIMIT_CORE,
+}
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: best effort only
+        pass
+
+
+def apply_limits(limits: dict) -> None:
+    """Apply ``{"memory": bytes, "processes": n, ...}`` to this process (and its children)."""
+    for key, value in (limits or {}).items():
+        if value is None or key not in _RLIMITS:
+            continue
+        soft, hard = resource.getrlimit(_RLIMITS[key])
+        value = int(value)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        try:
+            resource.setrlimit(_RLIMITS[key], (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def boot_kernel(connection_file: str, limits: dict) -> None:
+    """Turn this process into an ipykernel kernel; never returns."""
+    code = 1
+    try:
+        for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        apply_limits(limits)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        from ipykernel.kernelapp import IPKernelApp
+        app = IPKernelApp.instance()
+        app.initialize(["-f", connection_file, "--HistoryManager.enabled=False",
+                        "--IPKernelApp.quiet=True"])
+        app.start()
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _fork_kernel(request: dict, server_pid: int, close: list) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the child: a new session so the whole submission can be killed at once
+        for sock in close:
+            sock.close()
+        os.setsid()
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != server_pid:
+            os._exit(1)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request.get("env") or {})
+        sys.argv = ["ipykernel"]
+    except BaseException:  # noqa: BLE001 - a child must never return into the server loop
+        os._exit(1)
+    boot_kernel(request["connection_file"], request.get("limits") or {})
+
+
+def _send(conn: socket.socket, message: dict) -> None:
+    try:
+        conn.sendall((json.dumps(message) + "\n").encode())
+    except OSError:
+        pass
+
+
+def _kill_session(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def serve(path: str, preload: list[str]) -> None:
+    """Import ``preload``, listen on ``path`` and fork a kernel per request."""
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - a missing optional module is not fatal
+            print(f"preload {name} failed: {exc}", file=sys.stderr, flush=True)
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)          # orphans of a kernel come back here
+    parent = os.getppid()
+    children: dict[int, socket.socket] = {}
+
+    def stop(*_):
+        for child in list(children):
+            _kill_session(child)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    server_pid = os.getpid()
+    buffers: dict[socket.socket, bytes] = {}
+    print("ready", flush=True)
+    while True:
+        ready, _, _ = select.select([listener, *buffers], [], [], 0.05)
+        if os.getppid() != parent:  # the grader died (even by kill -9): stop, with all kernels
+            stop()
+        for sock in ready:
+            if sock is listener:
+                conn, _ = listener.accept()
+                buffers[conn] = b""
+                continue
+            data = sock.recv(65536)
+            if not data:  # the provisioner went away: its kernel goes too
+                for child, owner in list(children.items()):
+                    if owner is sock:
+                        _kill_session(child)
+                buffers.pop(sock)
+                sock.close()
+                continue
+            buffers[sock] += data
+            while b"\n" in buffers[sock]:
+                line, buffers[sock] = buffers[sock].split(b"\n", 1)
+                pid = _fork_kernel(json.loads(line), server_pid, [listener, *buffers])
+                children[pid] = sock
+                _send(sock, {"pid": pid})
+        while True:  # reap kernels and re-parented orphans
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            owner = children.pop(pid, None)
+            if owner is not None:
+                _kill_session(pid)
+                _send(owner, {"exit": os.waitstatus_to_exitcode(status)})
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["serve"]:
+        serve(argv[1], argv[2:])
+    elif argv[:2] == ["boot", "-f"]:
+        limits = json.loads(os.environ.pop(LIMITS_ENV, "{}"))
+        os.setsid() if os.getsid(0) != os.getpid() else None
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        boot_kernel(argv[2], limits)
+    else:
+        sys.exit("usage: python -m autograder._forkserver serve SOCKET [MODULE ...] | boot -f FILE")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,228 @@
+"""Kernel launching: a fork-server kernel provisioner, fresh kernels, process cleanup.
+
+``kernel_manager(...)`` returns a jupyter_client ``AsyncKernelManager`` that nbclient
+drives as usual.  In ``fork`` mode its kernel spec names the ``autograder-fork``
+provisioner (an entry point in pyproject.toml), which asks a pre-warmed
+:mod:`autograder._forkserver` process for a forked kernel; in ``fresh`` mode a new
+interpreter boots the kernel with the same limits.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Dict, Instance, Unicode
+
+from ._forkserver import LIMITS_ENV
+
+__all__ = ["ForkServer", "ForkServerProvisioner", "close_fork_servers", "fork_server", "kernel_manager",
+           "kill_tree", "PROVISIONER"]
+
+PROVISIONER = "autograder-fork"
+_BOOT = [sys.executable, "-m", "autograder._forkserver"]
+
+
+class ForkServer:
+    """A running :mod:`autograder._forkserver` process that has imported ``preload``."""
+
+    def __init__(self, preload: tuple[str, ...], start_timeout: float = 180.0):
+        self.preload = tuple(preload)
+        self._dir = tempfile.mkdtemp(prefix="autograder-fork-")
+        self.path = os.path.join(self._dir, "server.sock")
+        self.process = subprocess.Popen(
+            [*_BOOT, "serve", self.path, *self.preload], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        ready, _, _ = select.select([self.process.stdout], [], [], start_timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if line.strip() != "ready":
+            self.close()
+            raise RuntimeError("the kernel fork server did not start")
+
+    def close(self) -> None:
+        """Stop the server; its pdeath/stop handler kills any kernel still running."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+_servers: dict[tuple[str, ...], ForkServer] = {}
+_servers_lock = threading.Lock()
+
+
+def fork_server(preload: tuple[str, ...]) -> ForkServer:
+    """The process-wide fork server for ``preload`` (started on first use)."""
+    with _servers_lock:
+        server = _servers.get(tuple(preload))
+        if server is None or server.process.poll() is not None:
+            server = _servers[tuple(preload)] = ForkServer(preload)
+        return server
+
+
+@atexit.register
+def close_fork_servers() -> None:
+    """Stop every fork server this process started."""
+    with _servers_lock:
+        for server in _servers.values():
+            server.close()
+        _servers.clear()
+
+
+class _ForkedKernel:
+    """The Popen-like handle LocalProvisioner expects, for a kernel the server forked."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, path: str, request: dict, timeout: float = 60.0):
+        self.returncode: int | None = None
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._sock.connect(path)
+        self._sock.sendall((json.dumps(request) + "\n").encode())
+        self._buffer = b""
+        reply = self._read(timeout)
+        if reply is None or "pid" not in reply:
+            raise RuntimeError("the kernel fork server did not answer")
+        self.pid = int(reply["pid"])
+
+    def _read(self, timeout: float | None) -> dict | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([self._sock], [], [], left)
+            if not ready:
+                return None
+            data = self._sock.recv(4096)
+            if not data:  # server gone: the kernel went with it
+                return {"exit": -signal.SIGKILL}
+            self._buffer += data
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            reply = self._read(0)
+            if reply is not None and "exit" in reply:
+                self.returncode = int(reply["exit"])
+                self._sock.close()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        while self.returncode is None:
+            reply = self._read(timeout)
+            if reply is None:
+                raise subprocess.TimeoutExpired("kernel", timeout)
+            if "exit" in reply:
+                self.returncode = int(reply["exit"])
+                self._sock.close()
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkServerProvisioner(LocalProvisioner):
+    """Kernel provisioner whose kernels are forked from a pre-warmed server."""
+
+    socket_path = Unicode(config=True, help="the fork server's Unix socket")
+    limits = Dict(config=True, help="resource limits for the kernel")
+
+    async def launch_kernel(self, cmd: list[str], **kwargs):
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        request = {"connection_file": self.parent.connection_file, "cwd": cwd,
+                   "env": dict(kwargs.get("env") or {}), "limits": dict(self.limits)}
+        self.process = _ForkedKernel(self.socket_path, request)
+        self.pid = self.pgid = self.process.pid  # the kernel leads its own session
+        self.cwd = cwd
+        return self.connection_info
+
+
+class _OneSpec(KernelSpecManager):
+    """A kernel spec manager that knows exactly one spec, built at grading time."""
+
+    spec = Instance(KernelSpec)
+
+    def get_kernel_spec(self, kernel_name: str, *args, **kwargs) -> KernelSpec:
+        return self.spec
+
+
+def kernel_manager(server: ForkServer | None, limits: dict) -> AsyncKernelManager:
+    """A kernel manager for one notebook: forked from ``server``, or fresh if None."""
+    argv = [*_BOOT, "boot", "-f", "{connection_file}"]
+    if server is not None:
+        metadata = {"kernel_provisioner": {"provisioner_name": PROVISIONER, "config": {
+            "socket_path": server.path, "limits": limits}}}
+        spec = KernelSpec(argv=argv, display_name="Python 3 (graded)", language="python",
+                          metadata=metadata)
+    else:
+        spec = KernelSpec(argv=argv, display_name="Python 3 (graded)", language="python",
+                          env={LIMITS_ENV: json.dumps(limits)})
+    return AsyncKernelManager(kernel_name="graded", kernel_spec_manager=_OneSpec(spec=spec))
+
+
+def _process_table() -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, session id), read from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        table[int(entry)] = (int(fields[1]), int(fields[3]))
+    return table
+
+
+def kill_tree(pid: int) -> int:
+    """SIGKILL ``pid``, its session and all its descendants; return how many were signalled."""
+    if not os.path.isdir("/proc"):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        return 0
+    table = _process_table()
+    doomed = {p for p, (_, sid) in table.items() if sid == pid} | {pid}
+    grew = True
+    while grew:
+        more = {p for p, (ppid, _) in table.items() if ppid in doomed} - doomed
+        doomed |= more
+        grew = bool(more)
+    doomed.discard(os.getpid())
+    count = 0
+    for victim in doomed:
+        if victim in table:
+            try:
+                os.kill(victim, signal.SIGKILL)
+                count += 1
+            except OSError:
+                pass
+    return count

@@ -1,0 +1,110 @@
+"""Trusted scoring: decide each test cell from what crossed the boundary, never from the kernel.
+
+A test cell that calls ``check_*`` earns its points only if, for every call the
+teacher's source makes, an observation record with the right check name and the
+seed derived from this grading's nonce came out of that cell, and the verdict --
+recomputed here from the seed with :func:`nn_utils._runner.judge_record` -- passes.
+Missing, forged or malformed records earn nothing.  Other test cells follow
+nbgrader's rule (an error output scores zero) except that stderr never does.
+"""
+from __future__ import annotations
+
+import os
+
+from ._assemble import ANY_SEED, MIME, TestCell
+
+__all__ = ["score_cell", "expected_seed"]
+
+_NONCE = "NN_UTILS_GRADING_NONCE"
+
+
+def expected_seed(name: str, user_seed, nonce: str) -> int:
+    """The seed the kernel had to use for ``check_name(seed=user_seed)`` under ``nonce``."""
+    from nn_utils._runner import grading_seed
+    saved = os.environ.get(_NONCE)
+    os.environ[_NONCE] = nonce  # grading_seed reads the nonce from the environment
+    try:
+        return grading_seed(name, user_seed)
+    finally:
+        if saved is None:
+            os.environ.pop(_NONCE, None)
+        else:
+            os.environ[_NONCE] = saved
+
+
+def _records(outputs: list) -> list:
+    found = []
+    for out in outputs:
+        if out.get("output_type") in ("display_data", "execute_result"):
+            text = (out.get("data") or {}).get(MIME)
+            if text is not None:
+                found.append(text)
+    return found
+
+
+def _first_error(outputs: list) -> str | None:
+    for out in outputs:
+        if out.get("output_type") == "error":
+            value = str(out.get("evalue", "")).strip()
+            return f"{out.get('ename', 'Error')}: {value}" if value else str(out.get("ename"))
+    return None
+
+
+def _judge(text, nonce: str):
+    """(check name, user seed, Verdict-like dict) for one record, or an explanation why not."""
+    from nn_utils import wire
+    from nn_utils._runner import judge_record
+    try:
+        record = wire.loads(text) if isinstance(text, str) else None
+        if not isinstance(record, dict) or not isinstance(record.get("check"), str):
+            return None, None, {"ok": False, "message": "malformed check record", "bug": None}
+        name, seed, user_seed = record["check"], record.get("seed"), record.get("user_seed")
+        if user_seed is not None and not isinstance(user_seed, int):
+            return name, None, {"ok": False, "message": "malformed check record", "bug": None}
+        if seed != expected_seed(name, user_seed, nonce):
+            return name, user_seed, {"ok": False, "bug": None,
+                                     "message": f"check_{name}: ran on inputs not chosen by the grader"}
+        observed = record.get("observed")
+        verdict = judge_record(name, seed, observed if isinstance(observed, dict) else {})
+        return name, user_seed, {"ok": bool(verdict.ok), "message": verdict.message,
+                                 "bug": verdict.bug}
+    except Exception as exc:  # noqa: BLE001 - forged data must not crash the grader
+        return None, None, {"ok": False, "bug": None,
+                            "message": f"check record could not be judged ({type(exc).__name__})"}
+
+
+def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: float) -> dict:
+    """The result entry for one test cell given its outputs (None: the cell never ran)."""
+    entry = {"grade_id": test.grade_id, "notebook": test.notebook, "points": 0.0,
+             "max_points": max_points, "ok": False,
+             "check": test.checks[0][0] if test.checks else None, "message": None, "bug": None}
+    if test.manual:
+        entry["message"] = "graded by hand"
+        return entry
+    if outputs is None:
+        entry["message"] = "this test did not run"
+        return entry
+    error = _first_error(outputs)
+    if not test.checks:
+        entry["ok"] = error is None
+        entry["message"] = error
+    else:
+        judged = [_judge(text, nonce) for text in _records(outputs)]
+        failure = next((v for _, _, v in judged if not v["ok"]), None)
+        missing = [(name, seed) for name, seed in test.checks if not any(
+            got == name and v["ok"] and (seed == ANY_SEED or user == seed)
+            for got, user, v in judged)]
+        if failure is not None:
+            entry.update(message=failure["message"], bug=failure["bug"])
+        elif missing:
+            name = missing[0][0]
+            entry["check"] = name
+            entry["message"] = f"check_{name}: did not run" + (f" ({error})" if error else "")
+        elif error is not None:
+            entry["message"] = error
+        else:
+            entry["ok"] = True
+            entry["message"] = "; ".join(v["message"].splitlines()[0] for _, _, v in judged)
+    if entry["ok"]:
+        entry["points"] = float(max_points)
+    return entry

@@ -1,0 +1,184 @@
+"""Everything the grader writes, from one process and one thread.
+
+Workers only return plain data; this module is the single writer of nbgrader's
+``gradebook.db`` (SQLite does not like concurrent writers), the autograded
+notebooks, the per-submission result records (written atomically *after* the
+gradebook commit, so a record on disk means the grade is in the gradebook),
+``grades.csv`` and ``autograder.log``.
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import nbformat
+
+__all__ = ["Store", "submission_sha256", "read_record", "CSV_COLUMNS", "utc_now"]
+
+CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
+               "email", "raw_score", "late_submission_penalty", "score", "max_score", "status"]
+RECORD = ".result.json"
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def submission_sha256(folder: Path) -> str:
+    """Hash of every file under a submission folder (names and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if ".ipynb_checkpoints" in rel:
+            continue
+        digest.update(rel.encode() + b"\0")
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_record(course: Path, student: str, assignment: str) -> dict | None:
+    """The result record of one submission, or None when it is missing or unreadable."""
+    path = course / "autograded" / student / assignment / RECORD
+    try:
+        with open(path, encoding="utf-8") as fh:
+            record = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+class Store:
+    """The one writer: gradebook rows, autograded notebooks, records, CSV and log."""
+
+    def __init__(self, course: Path, assignment: str, sources: dict):
+        from nbgrader.api import Gradebook
+        bindir = os.path.dirname(sys.executable)  # nbgrader runs the `alembic` script from PATH
+        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+        self.course, self.assignment = course, assignment
+        warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy notes on its models
+        self.gb = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+        self._register(sources)
+        self.max_points = {(g.notebook.name, g.name): float(g.max_score or 0.0)
+                           for nb in self.gb.find_assignment(assignment).notebooks
+                           for g in nb.grade_cells}
+        self.log = open(course / "autograder.log", "a", encoding="utf-8")
+
+    def _register(self, sources: dict) -> None:
+        """Add the assignment from source/ if ``nbgrader generate_assignment`` has not."""
+        from nbgrader.api import MissingEntry
+        from nbgrader.preprocessors import SaveCells
+        self.gb.update_or_create_assignment(self.assignment)
+        for name, nb in sources.items():
+            try:
+                self.gb.find_notebook(name, self.assignment)
+                continue
+            except MissingEntry:
+                pass
+            resources = {"nbgrader": {"notebook": name, "assignment": self.assignment,
+                                      "db_url": f"sqlite:///{self.course / 'gradebook.db'}"}}
+            SaveCells().preprocess(copy.deepcopy(nb), resources)
+        self.gb.db.expire_all()
+
+    def points(self, notebook: str, grade_id: str, default: float) -> float:
+        """Points of a test cell: the gradebook's, else the source's."""
+        return self.max_points.get((notebook, grade_id), default)
+
+    def is_graded(self, student: str, sha: str) -> bool:
+        """True when this exact submission already has a record and a gradebook row."""
+        from nbgrader.api import MissingEntry
+        record = read_record(self.course, student, self.assignment)
+        if not record or record.get("submission_sha256") != sha or record.get("status") == "error":
+            return False
+        try:
+            self.gb.find_submission(self.assignment, student)
+        except MissingEntry:
+            return False
+        return True
+
+    def save(self, result: dict, notebooks: dict, timestamp: str | None) -> None:
+        """Commit one submission's grades, then its notebooks and record, then log it."""
+        from nbgrader.api import MissingEntry
+        student = result["student"]
+        self.gb.update_or_create_student(student)
+        try:
+            submission = self.gb.find_submission(self.assignment, student)
+        except MissingEntry:
+            submission = self.gb.add_submission(self.assignment, student)
+        if timestamp:
+            from nbgrader.utils import parse_utc
+            submission.timestamp = parse_utc(timestamp)
+        by_cell = {(t["notebook"], t["grade_id"]): t for t in result["tests"]}
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                test = by_cell.get((nb.name, grade.name))
+                grade.auto_score = test["points"] if test else 0.0
+                grade.needs_manual_grade = bool(test and test["message"] == "graded by hand")
+        self.gb.db.commit()
+        folder = self.course / "autograded" / student / self.assignment
+        for name, nb in notebooks.items():
+            _atomic_write(folder / f"{name}.ipynb", nbformat.writes(nb))
+        if timestamp:
+            _atomic_write(folder / "timestamp.txt", timestamp)
+        _atomic_write(folder / RECORD, json.dumps(result, indent=1))
+        detail = f"  {result['detail']}" if result["detail"] else ""
+        self.log.write(f"{result['graded_at']} {self.assignment} {student} {result['status']} "
+                       f"{result['score']:g}/{result['max_score']:g} "
+                       f"{result['duration_s']:.1f}s{detail}\n")
+        self.log.flush()
+
+    def write_csv(self, students: list[str]) -> Path:
+        """grades.csv for ``students`` with nbgrader export's columns plus ``status``."""
+        from nbgrader.api import MissingEntry
+        assignment = self.gb.find_assignment(self.assignment)
+        rows = []
+        for student in sorted(students):
+            record = read_record(self.course, student, self.assignment) or {}
+            try:
+                who = self.gb.find_student(student)
+                sub = self.gb.find_submission(self.assignment, student)
+                stamp, penalty = sub.timestamp, sub.late_submission_penalty or 0.0
+            except MissingEntry:
+                who, stamp, penalty = None, None, 0.0
+            raw = float(record.get("score", 0.0))
+            rows.append({
+                "assignment": self.assignment, "duedate": assignment.duedate or "",
+                "timestamp": stamp or "", "student_id": student,
+                "last_name": getattr(who, "last_name", None) or "",
+                "first_name": getattr(who, "first_name", None) or "",
+                "email": getattr(who, "email", None) or "", "raw_score": raw,
+                "late_submission_penalty": penalty, "score": max(raw - penalty, 0.0),
+                "max_score": float(record.get("max_score", assignment.max_score)),
+                "status": record.get("status", "missing")})
+        path = self.course / "grades.csv"
+        tmp = path.with_name(".grades.csv.tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, CSV_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(tmp, path)
+        return path
+
+    def close(self) -> None:
+        self.log.close()
+        self.gb.close()

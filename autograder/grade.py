@@ -1,0 +1,255 @@
+"""``autograder grade ASSIGNMENT``: grade every submission, in parallel, resumably.
+
+For each ``submitted/<student>/<assignment>/`` the graded notebooks are rebuilt
+from ``source/`` (see :mod:`autograder._assemble`), executed in a working copy of
+their own by worker threads or Dask tasks (:mod:`autograder._execute`), scored in
+this process from the observations that came back (:mod:`autograder._score`) and
+written by one writer (:mod:`autograder._store`).  A submission whose record
+matches its files is skipped, so an interrupted batch resumes where it stopped.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+import os
+import re
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from . import UsageError
+from ._assemble import assemble, preamble_source
+from ._feedback import feedback_html
+from ._kernels import close_fork_servers
+from ._score import score_cell
+from ._store import Store, read_record, submission_sha256, utc_now
+
+__all__ = ["add_arguments", "main", "parse_size"]
+
+_TF_IMPORT = re.compile(r"^\s*(import|from)\s+tensorflow\b", re.M)
+_MAX_STUDENT_FILES = 64 * 1024 * 1024
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.I)
+
+
+def parse_size(text) -> int | None:
+    """``"4G"`` -> 4 GiB in bytes; ``"none"``/``0`` -> None (no limit)."""
+    if text is None or str(text).lower() in ("none", "0", "off"):
+        return None
+    match = _SIZE.match(str(text))
+    if not match:
+        raise UsageError(f"not a size: {text!r} (try 4G or 512M)")
+    return int(float(match[1]) * 1024 ** "_kmgt".index((match[2] or "_").lower()))
+
+
+def _sources(course: Path, assignment: str) -> tuple[dict, dict]:
+    folder = course / "source" / assignment
+    if not folder.is_dir():
+        raise UsageError(f"no such assignment: {folder} does not exist")
+    notebooks, files = {}, {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if not path.is_file() or ".ipynb_checkpoints" in rel:
+            continue
+        if path.suffix == ".ipynb" and "/" not in rel:
+            try:
+                notebooks[path.stem] = nbformat.read(path, as_version=4)
+            except Exception as exc:  # noqa: BLE001
+                raise UsageError(f"cannot read the source notebook {path}: {exc}") from None
+        else:
+            files[rel] = path.read_bytes()
+    if not notebooks:
+        raise UsageError(f"{folder} has no notebooks to grade")
+    return notebooks, files
+
+
+def _student_files(folder: Path) -> dict:
+    files, total = {}, 0
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in rel:
+            total += path.stat().st_size
+            if total <= _MAX_STUDENT_FILES:
+                files[rel] = path.read_bytes()
+    return files
+
+
+def _read_submission(folder: Path, name: str):
+    """(notebook or None, problem or '') for one submitted notebook."""
+    path = folder / f"{name}.ipynb"
+    if not path.is_file():
+        return None, "missing"
+    try:
+        nb = nbformat.read(path, as_version=4)
+        if not isinstance(nb.get("cells"), list):
+            raise ValueError("no cell list")
+        return nb, ""
+    except Exception:  # noqa: BLE001 - any unreadable notebook is 'malformed'
+        return None, "malformed"
+
+
+def _prepare(course, assignment, student, sources, files, settings) -> tuple[dict, dict]:
+    """The payload to execute and what the scorer needs to know about it."""
+    folder = course / "submitted" / student / assignment
+    problems, notebooks, assembled = {}, {}, {}
+    for name, source in sources.items():
+        submitted, problem = _read_submission(folder, name)
+        if problem:
+            problems[name] = problem
+        assembled[name] = asm = assemble(name, source, submitted)
+        if submitted is not None:
+            nb = copy.deepcopy(asm.notebook)
+            nb.cells.insert(0, nbformat.v4.new_code_cell(preamble_source()))
+            notebooks[name] = nbformat.writes(nb)
+    stamp = folder / "timestamp.txt"
+    payload = {"key": student, "notebooks": notebooks, "nonce": secrets.token_hex(16),
+               "files": {**_student_files(folder), **files}, **settings}
+    info = {"assembled": assembled, "problems": problems,
+            "sha": submission_sha256(folder) if folder.is_dir() else "",
+            "timestamp": stamp.read_text().strip() if stamp.is_file() else None}
+    return payload, info
+
+
+def _score(student, assignment, outcome, payload, info, store) -> tuple[dict, dict]:
+    tests, executed = [], {}
+    for name, asm in info["assembled"].items():
+        text = outcome["notebooks"].get(name)
+        nb = nbformat.reads(text, as_version=4) if text else None
+        cells = nb.cells[1:] if nb else None
+        if nb:
+            nb.cells = cells
+            executed[name] = nb
+        for test in asm.tests:
+            cell = cells[test.index] if cells and test.index < len(cells) else None
+            ran = cell is not None and cell.get("execution_count") is not None
+            tests.append(score_cell(test, cell.get("outputs", []) if ran else None,
+                                    payload["nonce"],
+                                    store.points(name, test.grade_id, test.max_points)))
+    status, detail = outcome["status"], outcome["detail"]
+    if info["problems"] and status in ("ok", "missing"):
+        kind = "malformed" if "malformed" in info["problems"].values() else "missing"
+        status = kind
+        detail = "; ".join(f"{n}.ipynb is {p}" for n, p in sorted(info["problems"].items()))
+    result = {"student": student, "assignment": assignment, "status": status, "detail": detail,
+              "score": round(sum(t["points"] for t in tests), 6),
+              "max_score": round(sum(t["max_points"] for t in tests), 6),
+              "duration_s": outcome["duration_s"], "submission_sha256": info["sha"],
+              "graded_at": utc_now(), "tests": tests}
+    return result, executed
+
+
+def _write_feedback(course, student, assignment, result, executed, info) -> None:
+    folder = course / "feedback" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in executed.items():
+        asm = info["assembled"][name]
+        by_index = {t.index: e for t, e in zip(asm.tests, (
+            e for e in result["tests"] if e["notebook"] == name))}
+        html = feedback_html(student, assignment, name, nb, by_index, asm.shown, result)
+        tmp = folder / f".{name}.html.tmp"
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, folder / f"{name}.html")
+
+
+def _summary(rows: list[dict], out=sys.stdout) -> None:
+    width = max([7] + [len(r["student"]) for r in rows])
+    print(f"{'student':<{width}}  {'status':<11} {'score':>13}  {'time':>7}  detail", file=out)
+    for r in sorted(rows, key=lambda r: r["student"]):
+        score = f"{r['score']:g}/{r['max_score']:g}"
+        print(f"{r['student']:<{width}}  {r['status']:<11} {score:>13}  "
+              f"{r['duration_s']:6.1f}s  {r['detail'][:60]}", file=out)
+
+
+def add_arguments(parser) -> None:
+    """Options of ``autograder grade`` (defaults come from :func:`main`)."""
+    d = {k: v.default for k, v in inspect.signature(main).parameters.items()}
+    parser.add_argument("assignment", help="assignment name (a folder under source/)")
+    parser.add_argument("--workers", type=int, help="parallel kernels (default: CPU count)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler address, e.g. tcp://host:8786 (default: local)")
+    parser.add_argument("--timeout", type=float, help=f"seconds per cell (default {d['timeout']})")
+    parser.add_argument("--submission-timeout", type=float, dest="submission_timeout",
+                        help=f"seconds per submission (default {d['submission_timeout']})")
+    parser.add_argument("--memory", help=f"memory cap per submission (default {d['memory']})")
+    parser.add_argument("--force", action="store_true", help="regrade already graded submissions")
+    parser.add_argument("--student", action="append", dest="students", metavar="ID",
+                        help="grade only this student (repeatable)")
+    parser.add_argument("--no-fork-server", action="store_false", dest="fork",
+                        help="start every kernel from a fresh interpreter (slower)")
+    parser.add_argument("--no-progress", action="store_false", dest="progress",
+                        help="no progress bar")
+
+
+def main(*, course=".", assignment, workers=None, scheduler=None, timeout=60.0,
+         submission_timeout=600.0, memory="4G", processes=512, force=False, students=None,
+         progress=True, fork=True) -> int:
+    """Grade ``assignment``; write gradebook, autograded/, feedback/, grades.csv. Returns exit status."""
+    course = Path(course).resolve()
+    if not course.is_dir():
+        raise UsageError(f"no such course directory: {course}")
+    sources, files = _sources(course, assignment)
+    submitted = course / "submitted"
+    found = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
+    wanted = sorted(set(students)) if students else found
+    preload = ["numpy", "IPython", "ipykernel.kernelapp", "nn_utils"]
+    if any(_TF_IMPORT.search(c.source) for nb in sources.values() for c in nb.cells):
+        preload.append("tensorflow")
+    settings = {"timeout": float(timeout), "submission_timeout": float(submission_timeout),
+                "fork": bool(fork), "preload": preload,
+                "limits": {"memory": parse_size(memory), "processes": processes, "core": 0}}
+    store = Store(course, assignment, sources)
+    rows, todo, infos = [], [], {}
+    try:
+        for student in wanted:
+            folder = submitted / student / assignment
+            sha = submission_sha256(folder) if folder.is_dir() else ""
+            if not force and sha and store.is_graded(student, sha):
+                rows.append(read_record(course, student, assignment))
+                continue
+            payload, infos[student] = _prepare(course, assignment, student, sources, files, settings)
+            todo.append(payload)
+        rows += _grade(course, assignment, todo, infos, store, workers, scheduler, progress)
+        csv_path = store.write_csv(sorted(set(found) | {r["student"] for r in rows}))
+    finally:
+        store.close()
+        close_fork_servers()
+    _summary(rows)
+    skipped = len(rows) - len(todo)
+    print(f"{len(todo)} graded, {skipped} already graded; grades in {csv_path}")
+    errors = sum(r["status"] == "error" for r in rows[skipped:])
+    return 1 if todo and errors == len(todo) else 0
+
+
+def _grade(course, assignment, todo, infos, store, workers, scheduler, progress) -> list[dict]:
+    from tqdm import tqdm
+    from ._runners import run_dask, run_local
+    runnable = [p for p in todo if p["notebooks"]]
+    if scheduler:
+        stream = run_dask(runnable, scheduler)
+    else:
+        stream = run_local(runnable, workers or os.cpu_count() or 1)
+    idle = ((p["key"], {"key": p["key"], "status": "ok", "detail": "", "duration_s": 0.0,
+                        "notebooks": {}}) for p in todo if not p["notebooks"])
+    rows = []
+    payloads = {p["key"]: p for p in todo}
+    bar = tqdm(total=len(todo), disable=not progress or not todo, unit="submission",
+               file=sys.stderr, dynamic_ncols=True)
+    started = time.monotonic()
+    try:
+        for stream_part in (idle, stream):
+            for student, outcome in stream_part:
+                result, executed = _score(student, assignment, outcome, payloads[student],
+                                          infos[student], store)
+                _write_feedback(course, student, assignment, result, executed, infos[student])
+                store.save(result, executed, infos[student]["timestamp"])
+                rows.append(result)
+                bar.set_postfix_str(f"{student}: {result['status']}", refresh=False)
+                bar.update(1)
+    finally:
+        bar.close()
+    if todo:
+        print(f"graded {len(todo)} submissions in {time.monotonic() - started:.1f} s",
+              file=sys.stderr)
+    return rows

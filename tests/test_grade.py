@@ -1,0 +1,121 @@
+"""Integration: grade the fixture class with real kernels, once per module.
+
+Every fixture submission is named by the outcome it expects; the table below
+spells that outcome out (status, total score out of 4).
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograder import grade
+from autograder._kernels import _process_table
+from autograder._store import CSV_COLUMNS, read_record
+
+pytestmark = pytest.mark.slow
+FIXTURES = Path(__file__).parent / "fixtures"
+EXPECTED = {
+    "full_marks": ("ok", 4),
+    "untouched_release__zero": ("ok", 0),
+    "wrong_relu__relu_zero": ("ok", 2),
+    "hostile_wrong_relu__relu_zero": ("ok", 2),
+    "stderr_sleep_other_kernelspec__full_marks": ("ok", 4),
+    "skip_execution_tags__full_marks": ("ok", 4),
+    "infinite_loop__timeout": ("timeout", 2),
+    "kernel_exit__kernel_died": ("kernel-died", 2),
+    "segfault__kernel_died": ("kernel-died", 2),
+    "malformed_json__malformed": ("malformed", 0),
+    "no_notebook__missing": ("missing", 0),
+}
+
+
+def make_course(root: Path, students=EXPECTED) -> Path:
+    """A course directory with the fixture source and one submission per student."""
+    shutil.copytree(FIXTURES / "course", root)
+    for student in students:
+        folder = root / "submitted" / student / "tiny"
+        folder.mkdir(parents=True)
+        notebook = FIXTURES / "submissions" / f"{student}.ipynb"
+        if notebook.exists():
+            shutil.copy(notebook, folder / "tiny.ipynb")
+        else:
+            (folder / "notes.txt").write_text("forgot the notebook\n")
+    return root
+
+
+def descendants() -> set[int]:
+    table, mine, grew = _process_table(), {os.getpid()}, True
+    while grew:
+        more = {p for p, (ppid, _) in table.items() if ppid in mine} - mine
+        mine |= more
+        grew = bool(more)
+    return mine - {os.getpid()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("grade") / "course")
+    status = grade.main(course=course, assignment="tiny", workers=2, timeout=5,
+                        submission_timeout=60, progress=False)
+    return course, status
+
+
+@pytest.mark.parametrize("student", EXPECTED)
+def test_each_submission_gets_its_expected_outcome(graded, student):
+    course, status = graded
+    assert status == 0
+    record = read_record(course, student, "tiny")
+    assert (record["status"], record["score"], record["max_score"]) == (*EXPECTED[student], 4.0)
+    assert record["submission_sha256"] and len(record["tests"]) == 3
+
+
+def test_trusted_verdicts_name_the_check_and_bug(graded):
+    course, _ = graded
+    tests = {t["grade_id"]: t for t in read_record(course, "wrong_relu__relu_zero", "tiny")["tests"]}
+    assert tests["test_relu"]["check"] == "relu" and tests["test_relu"]["bug"]
+    assert tests["test_relu"]["message"].startswith("relu:")
+    hostile = {t["grade_id"]: t for t in read_record(course, "hostile_wrong_relu__relu_zero",
+                                                      "tiny")["tests"]}
+    assert hostile["test_relu"]["points"] == 0 and hostile["test_relu"]["max_points"] == 2
+
+
+def test_gradebook_has_one_row_per_student_matching_records(graded):
+    from nbgrader.api import Gradebook
+    course, _ = graded
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        subs = gb.find_assignment("tiny").submissions
+        assert sorted(s.student.id for s in subs) == sorted(EXPECTED)
+        for sub in subs:
+            assert sub.score == pytest.approx(read_record(course, sub.student.id, "tiny")["score"])
+
+
+def test_outputs_csv_log_feedback(graded):
+    course, _ = graded
+    with open(course / "grades.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == CSV_COLUMNS
+    assert {r["student_id"]: (r["status"], float(r["score"])) for r in rows} == {
+        s: (st, float(sc)) for s, (st, sc) in EXPECTED.items()}
+    log = (course / "autograder.log").read_text().splitlines()
+    assert sorted(line.split()[2] for line in log) == sorted(EXPECTED)
+    html = (course / "feedback" / "wrong_relu__relu_zero" / "tiny" / "tiny.html").read_text()
+    assert "relu: forward output is wrong" in html
+    assert "seed=7" not in html and "square(-2)" not in html    # hidden tests stay hidden
+    autograded = (course / "autograded" / "full_marks" / "tiny" / "tiny.ipynb").read_text()
+    assert "seed=7" in autograded                                # the teacher sees them
+
+
+def test_no_process_is_left_behind(graded):
+    assert not descendants()
+
+
+def test_rerun_grades_nothing_new(graded, capsys):
+    course, _ = graded
+    before = (course / "autograder.log").read_text()
+    assert grade.main(course=course, assignment="tiny", progress=False) == 0
+    assert (course / "autograder.log").read_text() == before
+    assert f"0 graded, {len(EXPECTED)} already graded" in capsys.readouterr().out

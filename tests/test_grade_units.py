@@ -1,0 +1,170 @@
+"""Fast tests of the grading core: assembling from source, trusted scoring, CLI errors."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import cli
+from autograder._assemble import ANY_SEED, MIME, assemble, expected_checks, release_view
+from autograder._feedback import feedback_html
+from autograder._score import expected_seed, score_cell
+from autograder.grade import parse_size
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SOURCE = nbformat.read(FIXTURES / "course" / "source" / "tiny" / "tiny.ipynb", as_version=4)
+NONCE = "0123456789abcdef"
+
+
+def submission(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(FIXTURES / "submissions" / f"{name}.ipynb", as_version=4)
+
+
+def test_expected_checks_reads_names_and_seeds():
+    src = ("import nn_utils\n%matplotlib inline\nnn_utils.check_relu(ReLU())\n"
+           "check_affine(Affine(), seed=3)\nfor s in range(2):\n    check_relu(ReLU(), seed=s)\n"
+           "for s in (7, 8):\n    check_relu(ReLU(), seed=s + 1)\ncheck_fit(fit, 5)\nprint(check)\n")
+    assert expected_checks(src) == (("relu", None), ("affine", 3), ("relu", 0), ("relu", 1),
+                                    ("relu", ANY_SEED), ("fit", 5))
+
+
+def test_release_view_hides_hidden_tests_and_solutions():
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in SOURCE.cells}
+    shown = release_view(cells["test_square"])
+    assert "assert square(3) == 9" in shown and "square(-2)" not in shown
+    assert "np.maximum" not in release_view(cells["relu"])
+    assert "raise NotImplementedError()" in release_view(cells["relu"])
+
+
+def test_assemble_takes_tests_from_source_whatever_the_student_did():
+    asm = assemble("tiny", SOURCE, submission("hostile_wrong_relu__relu_zero"))
+    graded = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in asm.notebook.cells}
+    assert [t.grade_id for t in asm.tests] == ["test_relu", "test_square", "test_tape"]
+    assert [t.max_points for t in asm.tests] == [2.0, 1.0, 1.0]
+    assert "seed=7" in graded["test_relu"].source                # hidden test restored
+    assert "HIDDEN" not in graded["test_relu"].source            # markers removed
+    assert "np.abs" in graded["relu"].source                     # the student's answer is kept
+    assert all("tags" not in c.metadata for c in asm.notebook.cells)
+    assert asm.notebook.metadata["kernelspec"]["name"] == "python3"
+    assert asm.tests[0].checks == (("relu", None), ("relu", 7))
+    # source order: the student's extra cell runs after the answer it followed, before the tests
+    order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in asm.notebook.cells]
+    assert order.index("relu") < order.index("test_relu") < order.index("square")
+    assert all(asm.notebook.cells[t.index].metadata["nbgrader"]["grade_id"] == t.grade_id
+               for t in asm.tests)
+
+
+def test_assemble_without_submission_uses_release_view():
+    asm = assemble("tiny", SOURCE, None)
+    relu = next(c for c in asm.notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "relu")
+    assert "NotImplementedError" in relu.source and not asm.student_found
+
+
+class _ReLU:
+    def __init__(self, leak=0.0):
+        self.leak = leak
+
+    def forward(self, inputs):
+        self.cache = inputs
+        return np.where(inputs > 0, inputs, self.leak * inputs)
+
+    def backward(self, d_out):
+        return d_out * np.where(self.cache > 0, 1.0, self.leak)
+
+
+def _record(student, user_seed=None, nonce=NONCE, seed=None) -> dict:
+    """The display output a grading kernel would send for check_relu(student)."""
+    from nn_utils import wire
+    from nn_utils._runner import get_check
+    check = get_check("relu")
+    seed = expected_seed("relu", user_seed, nonce) if seed is None else seed
+    observed = check.probe(student, check.plan(seed))
+    text = wire.dumps({"check": "relu", "seed": seed, "user_seed": user_seed, "observed": observed})
+    return {"output_type": "display_data", "data": {MIME: text}, "metadata": {}}
+
+
+TEST_RELU = assemble("tiny", SOURCE, None).tests[0]
+
+
+def test_correct_records_earn_the_points():
+    entry = score_cell(TEST_RELU, [_record(_ReLU()), _record(_ReLU(), 7)], NONCE, 2.0)
+    assert entry["ok"] and entry["points"] == 2.0 and entry["check"] == "relu"
+
+
+@pytest.mark.parametrize("outputs, why", [
+    ([], "no record at all"),
+    ([_record(_ReLU())], "the hidden seed's record is missing"),
+    ([_record(_ReLU()), _record(_ReLU(), 7, nonce="guessed")], "wrong nonce"),
+    ([_record(_ReLU()), _record(_ReLU(), 7, seed=7)], "seed not derived from the nonce"),
+    ([_record(_ReLU()), _record(_ReLU(0.1), 7)], "wrong answer on the hidden seed"),
+    ([_record(_ReLU()), _record(_ReLU(), 7),
+      {"output_type": "display_data", "data": {MIME: "{not json"}}], "garbage record"),
+    ([_record(_ReLU()), _record(_ReLU(), 7),
+      {"output_type": "error", "ename": "AssertionError", "evalue": "", "traceback": []}],
+     "an error in the cell"),
+])
+def test_missing_forged_or_wrong_records_earn_nothing(outputs, why):
+    entry = score_cell(TEST_RELU, outputs, NONCE, 2.0)
+    assert not entry["ok"] and entry["points"] == 0.0, why
+    assert entry["message"]
+
+
+def test_wrong_answer_names_the_bug():
+    entry = score_cell(TEST_RELU, [_record(_ReLU(0.1)), _record(_ReLU(0.1), 7)], NONCE, 2.0)
+    assert entry["bug"] == "leaky_relu" and "forward output is wrong" in entry["message"]
+
+
+def test_plain_test_cells_follow_errors_not_stderr():
+    square = assemble("tiny", SOURCE, None).tests[1]
+    stderr = [{"output_type": "stream", "name": "stderr", "text": "WARNING: tf noise\n"}]
+    assert score_cell(square, stderr, NONCE, 1.0)["points"] == 1.0
+    error = stderr + [{"output_type": "error", "ename": "AssertionError",
+                       "evalue": "square must handle negative numbers", "traceback": ["..."]}]
+    entry = score_cell(square, error, NONCE, 1.0)
+    assert entry["points"] == 0.0 and entry["message"].startswith("AssertionError: square")
+    assert score_cell(square, None, NONCE, 1.0)["message"] == "this test did not run"
+
+
+def test_feedback_shows_messages_not_hidden_tests():
+    asm = assemble("tiny", SOURCE, submission("full_marks"))
+    for test in asm.tests:  # outputs that quote the hidden test, as a traceback would
+        asm.notebook.cells[test.index].outputs = [nbformat.v4.new_output(
+            "error", ename="AssertionError", evalue="x", traceback=["assert square(-2) == 4"])]
+    entries = [{"grade_id": t.grade_id, "notebook": "tiny", "points": 0.0, "max_points": 1.0,
+                "ok": False, "check": None, "message": "AssertionError: why", "bug": None}
+               for t in asm.tests]
+    result = {"status": "ok", "detail": "", "tests": entries}
+    html = feedback_html("s1", "tiny", "tiny", asm.notebook,
+                         {t.index: e for t, e in zip(asm.tests, entries)}, asm.shown, result)
+    assert "square(-2)" not in html and "seed=7" not in html
+    assert "AssertionError: why" in html and "assert square(3) == 9" in html
+
+
+def test_parse_size():
+    assert parse_size("4G") == 4 * 1024 ** 3 and parse_size("512MiB") == 512 * 1024 ** 2
+    assert parse_size("none") is None
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["grade"], "assignment"),
+    (["grade", "nope", "--workers", "two"], "invalid int"),
+    (["frobnicate"], "invalid choice"),
+    (["--course", "/no/such/dir", "grade", "tiny"], "no such course directory"),
+    (["--course", str(FIXTURES / "course"), "grade", "nope"], "no such assignment"),
+    (["--course", str(FIXTURES / "course"), "grade", "tiny", "--memory", "lots"], "not a size"),
+])
+def test_cli_errors_are_one_line(argv, needle, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autograder: error:") and needle in err and len(err.splitlines()) == 1
+
+
+def test_grade_help_lists_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["grade", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--workers" in out and "--scheduler" in out and "default 60" in out
