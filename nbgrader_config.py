@@ -18,6 +18,8 @@ COURSE_ASSIGNMENTS = [
     "backprop_numpy",
     "gradient_tape",
     "numpy_framework",
+    "tf_basics",
+    "tf_mlp",
 ]
 
 # Files never copied into release/ or over a submission.
