@@ -1,0 +1,265 @@
+"""The numpy-only judge of ``fit``: history, one-step parity and the printed progress.
+
+Cases run in the plan's order (one epoch first), so the first failure is the
+one whose cause is easiest to read: after exactly one step every variable must
+equal ``theta - lr * grad`` from the float64 reference.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from . import _tf_ref as ref
+from ._report import Verdict, failed, passed
+from ._tf_judge import error_verdict, guarded
+
+__all__ = ["judge_fit"]
+
+FIT = "check_fit"
+# float32 losses of order 1 agree with float64 to ~1e-6
+_LOSS_RTOL, _LOSS_ATOL = 1e-4, 1e-5
+# a variable must land within 1e-3 of its update's size of the reference
+_PARAM_RTOL, _PARAM_ATOL = 1e-3, 2e-6
+_LOOSE = 2e-2  # how close a known mistake's weights must come to be named
+_LAYOUT = 1e-3  # a misplaced loss is the right float32 number in the wrong place
+_LR_HINT = ("update each variable in place after computing the gradients inside the "
+            "tape: w.assign_sub(lr * g) (or tf.keras.optimizers.SGD(lr).apply_gradients)")
+
+
+class _Context:
+    """The reference numbers for one fit call, computed once."""
+
+    def __init__(self, plan, case):
+        self.epochs, self.lr = case["epochs"], case["lr"]
+        self.theta = [np.asarray(t, np.float64) for t in plan["theta"]]
+        self.train = (plan["X_train"], plan["Y_train"])
+        self.test = (plan["X_test"], plan["Y_test"])
+        self.path = ref.trajectory(self.theta, *self.train, self.lr, self.epochs + 1)
+        self.history = np.array([[ref.loss(t, *self.train), ref.loss(t, *self.test)]
+                                 for t in self.path[:self.epochs + 1]])
+        n_train, n_test = len(self.train[1]), len(self.test[1])
+        self.call = (f"fit(model, X_train ({n_train}, 2), Y_train, X_test ({n_test}, 2), "
+                     f"Y_test, N={self.epochs}, lr={self.lr})")
+
+    def step(self, k):
+        """Reference weights after ``k`` updates."""
+        return self.path[k]
+
+
+def _losses_close(got, expected, rtol=_LOSS_RTOL) -> bool:
+    got, expected = np.asarray(got, np.float64), np.asarray(expected, np.float64)
+    return got.shape == expected.shape and bool(
+        np.all(np.abs(got - expected) <= rtol * np.abs(expected) + _LOSS_ATOL))
+
+
+def _params_close(got, expected, start, rtol=_PARAM_RTOL) -> list[bool]:
+    """Per variable: within ``rtol`` of the total update's size of ``expected``."""
+    flags = []
+    for g, e, s in zip(got, expected, start):
+        g = np.asarray(g, np.float64)
+        scale = np.abs(e - s).max()
+        flags.append(g.shape == e.shape and
+                     bool(np.abs(g - e).max() <= rtol * scale + _PARAM_ATOL))
+    return flags
+
+
+def _row0_losses(theta, X, Y):
+    """Row-0 values under common wrong losses, name -> (train or test) value."""
+    p = ref.forward(theta, X)[2]
+    onehot = np.eye(2)[np.asarray(Y, int)]
+    z = p - p.max(axis=1, keepdims=True)  # probabilities taken as logits
+    log_softmax_of_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    mean_ce = ref.loss(theta, X, Y)
+    return {
+        "summed_loss": mean_ce * len(Y),
+        "mse_loss": float(np.mean((p - onehot) ** 2)),
+        "mse_loss_rows": float(np.mean(np.sum((p - onehot) ** 2, axis=1))),
+        "from_logits": float(-np.mean(np.sum(onehot * log_softmax_of_p, axis=1))),
+    }
+
+
+_LOSS_HINTS = {
+    "summed_loss": "the loss is summed over the batch: take the mean (tf.reduce_mean)",
+    "mse_loss": "this is a mean squared error: use the sparse categorical cross-entropy",
+    "mse_loss_rows": "this is a squared error: use the sparse categorical cross-entropy",
+    "from_logits": "the model outputs probabilities: do not pass from_logits=True",
+}
+
+
+def _check_history_type(ctx, seen):
+    if seen.get("is_ndarray"):
+        return None
+    kind = seen.get("type", "None")
+    hint = ("build the rows in a list, then return np.array(history)"
+            if kind in ("list", "tuple") else
+            "convert with .numpy()" if "Tensor" in kind or "Variable" in kind else
+            "return history, a numpy array of shape (N+1, 2)")
+    return failed(FIT, "fit must return a numpy array", where=ctx.call,
+                  expected=f"numpy.ndarray of shape ({ctx.epochs + 1}, 2)", got=kind,
+                  bug="history_not_array", hint=hint)
+
+
+def _check_history_shape(ctx, got):
+    expected = ctx.history.shape
+    if got.shape == expected:
+        if np.all(np.isfinite(got)):
+            return None
+        return failed(FIT, "the history holds NaN or inf", where=ctx.call,
+                      expected=ctx.history, got=got, bug="not_finite",
+                      hint="the loss diverged: check the sign and size of the update")
+    if got.shape == (ctx.epochs, 2) and _losses_close(got, ctx.history[1:], _LAYOUT):
+        bug, hint = "missing_row0", "record the losses once before the first update too"
+    elif got.shape == expected[::-1]:
+        bug, hint = "history_transposed", "one row per epoch: (train loss, test loss)"
+    else:
+        bug, hint = "history_shape", "one row before training, then one row per epoch"
+    return failed(FIT, "the history has the wrong shape", where=ctx.call,
+                  expected=f"{expected} (row k: train and test loss after k epochs)",
+                  got=f"{got.shape}", bug=bug, hint=hint)
+
+
+def _whole_history_bug(ctx, got):
+    """(bug, hint) when the whole history matches a known layout mistake."""
+    want = ctx.history
+    table = (
+        ("columns_swapped", want[:, ::-1], "column 0 is the training loss, column 1 the "
+                                           "test loss"),
+        ("test_equals_train", want[:, [0, 0]], "the test column repeats the training "
+                                               "loss: evaluate the loss on X_test, Y_test"),
+        ("test_equals_train", want[:, [1, 1]], "the training column repeats the test "
+                                               "loss: evaluate the loss on X_train, Y_train"),
+    )
+    for bug, layout, hint in table:
+        if _losses_close(got, layout, _LAYOUT):
+            return bug, hint
+    if len(got) > 1 and _losses_close(got[1:], want[:-1], _LAYOUT):
+        return "history_before_update", ("row k must hold the losses after the k-th "
+                                         "update: record them after w.assign_sub, not "
+                                         "before")
+    return None
+
+
+def _check_row0(ctx, got):
+    if _losses_close(got[0], ctx.history[0]):
+        return None
+    named = _whole_history_bug(ctx, got)
+    if named is None:
+        for k, column in enumerate(("train", "test")):
+            data = ctx.train if k == 0 else ctx.test
+            for bug, value in _row0_losses(ctx.theta, *data).items():
+                if np.isclose(got[0, k], value, rtol=_LAYOUT, atol=_LOSS_ATOL):
+                    named = bug, _LOSS_HINTS[bug]
+                    break
+            if named:
+                break
+    bug, hint = named or ("wrong_loss", "the mean sparse categorical cross-entropy of "
+                          "the model's probabilities, e.g. tf.reduce_mean(tf.keras.losses."
+                          "sparse_categorical_crossentropy(Y, model(X)))")
+    return failed(FIT, "the losses before training (history[0]) are wrong", where=ctx.call,
+                  expected=ctx.history[0], got=got[0], bug=bug, hint=hint)
+
+
+def _param_bug(ctx, seen):
+    """(bug, hint) naming why the variables after fit differ from the reference."""
+    after, start, epochs = seen["after"], ctx.theta, ctx.epochs
+    moved = [bool(np.any(np.asarray(a, np.float64) != s)) for a, s in zip(after, start)]
+    if not any(moved):
+        if not seen.get("same_objects", True) and "model_after" in seen and all(
+                _params_close(seen["model_after"], ctx.step(epochs), start, _LOOSE)):
+            return "replaced_variables", ("the model's variables were replaced by new "
+                                          "ones: update them in place with "
+                                          "w.assign_sub(lr * g)")
+        return "no_update", ("the model never changed: `w = w - lr * g` only rebinds "
+                             "the name w; use w.assign_sub(lr * g)")
+    candidates = [("extra_step", ctx.step(epochs + 1),
+                   f"the model took {epochs + 1} updates for N={epochs}: loop N times")]
+    if epochs >= 2:
+        candidates.append(("missing_step", ctx.step(epochs - 1),
+                           f"the model took {epochs - 1} updates for N={epochs}: "
+                           "loop N times"))
+    on_test = ref.trajectory(start, *ctx.test, ctx.lr, epochs)[-1]
+    candidates.append(("trained_on_test", on_test,
+                       "the gradient must come from the training set (X_train, Y_train)"))
+    for bug, target, hint in candidates:
+        if all(_params_close(after, target, start, _LOOSE)):
+            return bug, hint
+    close = _params_close(after, ctx.step(epochs), start, _LOOSE)
+    if not all(moved) and all(c or not m for c, m in zip(close, moved)):
+        frozen = ", ".join(n for n, m in zip(ref.VAR_NAMES, moved) if not m)
+        return "partial_update", (f"not updated: {frozen}; update every variable in "
+                                  "model.weights")
+    got = np.concatenate([(np.asarray(a, np.float64) - s).ravel()
+                          for a, s in zip(after, start)])
+    want = np.concatenate([(e - s).ravel() for e, s in zip(ctx.step(epochs), start)])
+    scale = float(got @ want / (want @ want))
+    if np.linalg.norm(got - scale * want) <= _LOOSE * np.linalg.norm(want):
+        if np.isclose(scale, -1, rtol=_LOOSE):
+            return "gradient_ascent", ("the update has the wrong sign: subtract lr * g "
+                                       "(assign_sub), do not add it")
+        if np.isclose(scale, len(ctx.train[1]), rtol=_LOOSE):
+            return "summed_loss", ("the loss is summed over the batch: take the mean "
+                                   "(tf.reduce_mean)")
+        return "lr_ignored", (f"the step is {scale:.3g} x the expected one, as if "
+                              f"lr were {scale * ctx.lr:.3g}: use the lr argument")
+    return "wrong_update", _LR_HINT
+
+
+def _check_params(ctx, seen):
+    after, want = seen["after"], ctx.step(ctx.epochs)
+    close = _params_close(after, want, ctx.theta)
+    if all(close):
+        return None
+    bug, hint = _param_bug(ctx, seen)
+    i = close.index(False)
+    return failed(FIT, f"the weights after {ctx.epochs} epoch(s) are wrong",
+                  where=f"{ref.VAR_NAMES[i]} after {ctx.call}", expected=want[i],
+                  got=np.asarray(after[i]), bug=bug, hint=hint)
+
+
+def _check_rows(ctx, got):
+    if _losses_close(got, ctx.history):
+        return None
+    bug, hint = _whole_history_bug(ctx, got) or (
+        "wrong_history", "row k holds the training and test losses after k updates")
+    bad = np.abs(got - ctx.history) > _LOSS_RTOL * np.abs(ctx.history) + _LOSS_ATOL
+    k = int(np.argwhere(bad)[0][0])
+    return failed(FIT, "the loss history is wrong", where=f"history[{k}] of {ctx.call}",
+                  expected=ctx.history[k], got=got[k], bug=bug, hint=hint)
+
+
+def _check_printing(ctx, seen):
+    if ctx.epochs < 10 or any(re.search(r"\d", line) for line in seen.get("stdout", [])):
+        return None
+    return failed(FIT, "fit printed no losses", where=ctx.call,
+                  expected="a line with the losses at least every 10th epoch",
+                  got=f"{len(seen.get('stdout', []))} line(s) without numbers",
+                  bug="no_progress_print",
+                  hint="print the training and test loss when epoch % 10 == 0")
+
+
+@guarded(FIT)
+def judge_fit(plan, observed) -> Verdict:
+    """Judge every fit call: errors, history type/shape/values, weights, printing."""
+    cases, results = plan["cases"], observed.get("cases", [])
+    if len(results) != len(cases):
+        return failed(FIT, "the probe's record is incomplete", bug="bad_record")
+    for case, seen in zip(cases, results):
+        ctx = _Context(plan, case)
+        if "error" in seen:
+            return error_verdict(FIT, ctx.call, seen["error"])
+        verdict = _check_history_type(ctx, seen)
+        if verdict is None:
+            got = seen.get("history")
+            if got is None:
+                return failed(FIT, "fit must return numbers", where=ctx.call,
+                              got=seen.get("desc"), bug="history_not_array",
+                              hint="return np.array(history) of float losses")
+            got = np.asarray(got, np.float64)
+            verdict = (_check_history_shape(ctx, got) or _check_row0(ctx, got)
+                       or _check_params(ctx, seen) or _check_rows(ctx, got)
+                       or _check_printing(ctx, seen))
+        if verdict is not None:
+            return verdict
+    runs = ", ".join(f"N={c['epochs']} lr={c['lr']}" for c in cases)
+    return passed(FIT, f"weights and loss history match the reference ({runs})")

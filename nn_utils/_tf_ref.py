@@ -1,0 +1,173 @@
+"""Float64 reference maths and input plans for the TensorFlow checks (numpy only).
+
+The checked model is the assignment's two-layer network: a ReLU dense layer
+then a softmax dense layer, weights ``[W1 (2, H), b1 (H,), W2 (H, 2), b2 (2,)]``.
+Plans hold float32 arrays so the student's float32 model starts from exactly
+the values the float64 reference starts from.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["forward", "loss", "grad", "trajectory", "accuracy",
+           "plan_evaluate", "plan_fit", "FIT_CASES", "VAR_NAMES"]
+
+#: (epochs, learning rate) of each fit call: one step for parity, a few steps,
+#: and enough epochs for the every-10th-epoch print.
+FIT_CASES = ((1, 0.5), (3, 0.2), (12, 0.1))
+VAR_NAMES = ("layer 1 W", "layer 1 b", "layer 2 W", "layer 2 b")
+
+
+def forward(theta, X):
+    """(pre-activations (N, H), hidden (N, H), probabilities (N, 2)) in float64."""
+    W1, b1, W2, b2 = (np.asarray(t, np.float64) for t in theta)
+    pre = np.asarray(X, np.float64) @ W1 + b1
+    hidden = np.maximum(pre, 0.0)
+    z = hidden @ W2 + b2
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return pre, hidden, e / e.sum(axis=1, keepdims=True)
+
+
+def loss(theta, X, Y) -> float:
+    """Sparse categorical cross-entropy, mean over the batch."""
+    p = forward(theta, X)[2]
+    return float(-np.mean(np.log(p[np.arange(len(Y)), np.asarray(Y, int)])))
+
+
+def grad(theta, X, Y) -> list:
+    """Gradient of :func:`loss` with respect to ``[W1, b1, W2, b2]``."""
+    X = np.asarray(X, np.float64)
+    pre, hidden, p = forward(theta, X)
+    d_z = p.copy()
+    d_z[np.arange(len(Y)), np.asarray(Y, int)] -= 1.0
+    d_z /= len(Y)
+    d_pre = (d_z @ np.asarray(theta[2], np.float64).T) * (pre > 0)
+    return [X.T @ d_pre, d_pre.sum(axis=0), hidden.T @ d_z, d_z.sum(axis=0)]
+
+
+def trajectory(theta, X, Y, lr, steps) -> list:
+    """Weights after 0, 1, ..., ``steps`` full-batch gradient-descent steps."""
+    path = [[np.asarray(t, np.float64) for t in theta]]
+    for _ in range(steps):
+        path.append([t - lr * g for t, g in zip(path[-1], grad(path[-1], X, Y))])
+    return path
+
+
+def accuracy(theta, X, Y) -> float:
+    """Percentage of samples whose most probable class equals the label."""
+    p = forward(theta, X)[2]
+    return 100.0 * float(np.mean(np.argmax(p, axis=1) == np.asarray(Y, int)))
+
+
+def _weights(rng, hidden):
+    shapes_scales = (((2, hidden), 0.9), ((hidden,), None), ((hidden, 2), 1.0), ((2,), 0.1))
+    theta = []
+    for shape, scale in shapes_scales:
+        # positive hidden biases keep every ReLU unit alive on some samples
+        values = rng.uniform(0.05, 0.4, shape) if scale is None else rng.normal(0, scale, shape)
+        theta.append(values.astype(np.float32))
+    return theta
+
+
+def _margin(theta, X):
+    """|logit difference| per sample: far from 0 means float32 agrees on argmax."""
+    p = forward(theta, X)[2]
+    return np.abs(np.log(p[:, 1]) - np.log(p[:, 0]))
+
+
+def plan_evaluate(seed) -> dict:
+    """Inputs for ``check_evaluate``: four calls, each ``(model, X, Y, name)``.
+
+    * main: N > 255 with more than 127 correct (an int8 count wraps);
+    * other data: same model, a smaller set with a different accuracy
+      (an evaluate that reads global data returns the same number twice);
+    * other model: same data, output columns swapped (every prediction flips);
+    * pair: two samples of class 0 (argmax over the batch axis scores 50 %).
+    """
+    rng = np.random.default_rng(seed)
+    theta = _weights(rng, 5)
+    pool = rng.uniform(-1, 1, (6000, 2)).astype(np.float32)
+    logit_gap = np.log(forward(theta, pool)[2])
+    # centre the output bias so both classes are predicted
+    theta[3] = (theta[3] + np.float32(np.median(logit_gap[:, 0] - logit_gap[:, 1])) *
+                np.array([0, 1], np.float32)).astype(np.float32)
+    pool = pool[_margin(theta, pool) > 0.05]
+    predicted = np.argmax(forward(theta, pool)[2], axis=1)
+
+    def labelled(X, frac):
+        pred = np.argmax(forward(theta, X)[2], axis=1)
+        right = np.zeros(len(X), bool)
+        right[rng.permutation(len(X))[:int(round(frac * len(X)))]] = True
+        return X, np.where(right, pred, 1 - pred).astype(np.int8)
+
+    n_main, n_other = int(rng.integers(280, 331)), int(rng.integers(37, 62))
+    X_main, Y_main = labelled(pool[:n_main], rng.uniform(0.72, 0.9))
+    X_other, Y_other = labelled(pool[n_main:n_main + n_other], rng.uniform(0.5, 0.66))
+    class0 = pool[predicted == 0]
+    gap = _margin(theta, class0)
+    j = int(np.argmax(np.abs(gap - gap[0]) > 0.05))
+    X_pair = np.stack([class0[0], class0[j]])
+    swapped = [theta[0], theta[1], theta[2][:, ::-1].copy(), theta[3][::-1].copy()]
+    return {"models": [theta, swapped],
+            "cases": [
+                {"name": "main", "model": 0, "X": X_main, "Y": Y_main},
+                {"name": "other data", "model": 0, "X": X_other, "Y": Y_other},
+                {"name": "other model", "model": 1, "X": X_main, "Y": Y_main},
+                {"name": "pair", "model": 0, "X": X_pair, "Y": np.zeros(2, np.int8)},
+            ]}
+
+
+def _fit_data(rng):
+    n_train, n_test = int(rng.integers(17, 30)), int(rng.integers(7, 14))
+    X_train = rng.uniform(-1, 1, (n_train, 2))
+    rule = X_train[:, 0] + 0.8 * X_train[:, 1] ** 2 - 0.3 > 0
+    Y_train = rule ^ (rng.random(n_train) < 0.15)
+    # a test set from another distribution, so train and test losses differ
+    X_test = np.clip(rng.normal(0.3, 0.5, (n_test, 2)), -1, 1)
+    Y_test = rng.random(n_test) < 0.4
+    return (X_train.astype(np.float32), Y_train.astype(np.int8),
+            X_test.astype(np.float32), Y_test.astype(np.int8))
+
+
+def _fit_plan_ok(theta, X_train, Y_train, X_test, Y_test) -> bool:
+    """Reject inputs where float32 and float64 could disagree on a ReLU kink,
+    a unit is dead, or a variable barely moves (nothing to compare)."""
+    if len(set(Y_train.tolist())) < 2 or len(X_train) == len(X_test):
+        return False
+    if (forward(theta, X_train)[0] > 0).sum(axis=0).min() < 2:
+        return False
+    first = grad(theta, X_train, Y_train)
+    if min(np.abs(g).max() for g in first) < 2e-3:
+        return False
+    for epochs, lr in FIT_CASES:
+        path = trajectory(theta, X_train, Y_train, lr, epochs + 1)
+        losses = np.array([[loss(t, X_train, Y_train), loss(t, X_test, Y_test)]
+                           for t in path])
+        # misplaced rows or columns must be told apart from the right ones
+        if np.min(np.abs(losses[:, 0] - losses[:, 1]) / losses.max(axis=1)) < 0.03:
+            return False
+        if np.min(np.abs(np.diff(losses[:, 0])) / losses[1:, 0]) < 1e-3:
+            return False
+        for point in path:
+            # float32 round-off moves a pre-activation by ~1e-6: 1e-3 is a wide margin
+            if np.abs(forward(point, X_train)[0]).min() < 1e-3:
+                return False
+            if min(forward(point, X)[2].min() for X in (X_train, X_test)) < 1e-3:
+                return False
+    return True
+
+
+def plan_fit(seed) -> dict:
+    """Inputs for ``check_fit``: weights, train/test sets of different sizes, cases."""
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        theta = _weights(rng, 3)
+        data = _fit_data(rng)
+        if _fit_plan_ok(theta, *data):
+            break
+    else:  # pragma: no cover - the loop finds inputs within a few tries
+        raise RuntimeError(f"no usable fit inputs for seed {seed}")
+    X_train, Y_train, X_test, Y_test = data
+    return {"theta": theta, "X_train": X_train, "Y_train": Y_train,
+            "X_test": X_test, "Y_test": Y_test,
+            "cases": [{"epochs": e, "lr": lr} for e, lr in FIT_CASES]}
