@@ -17,6 +17,10 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 # name -> (module, one-line help)
 SUBCOMMANDS = {
     "grade": ("autograder.grade", "grade every submission of an assignment"),
+    "release": ("autograder.release", "generate the student notebooks and check they grade right"),
+    "collect": ("autograder.collect", "file an LMS download of submissions into submitted/"),
+    "report": ("autograder.report", "write a class report (HTML and PNG charts)"),
+    "demo": ("autograder.demo", "build, grade and report a demo class"),
 }
 
 
