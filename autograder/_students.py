@@ -56,8 +56,6 @@ BUGS = (
         "w.assign_sub(lr * g)", "w = w - lr * g"),
     Bug("numpy_framework", "sgd_rebinds_param", "sgd",
         "param -= self.lr * grad", "param = param - self.lr * grad"),
-    Bug("tf_basics", "minimise_ascends", "minimise_square",
-        "x.assign_sub(", "x.assign_add("),
 )
 
 #: Broken submissions: kind -> what to do to the solution notebook.

@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+from . import UsageError
+
 __all__ = ["ToolError", "error_line", "course_root", "assignments_in", "generate",
            "notebook_names", "read_records", "RESULT_NAME"]
 
@@ -14,7 +16,7 @@ __all__ = ["ToolError", "error_line", "course_root", "assignments_in", "generate
 RESULT_NAME = ".result.json"
 
 
-class ToolError(Exception):
+class ToolError(UsageError):
     """A problem with the user's input: reported as one line, exit status 2."""
 
 

@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from . import _students, report
+from . import _students
 from ._tools import (ToolError, assignments_in, course_root, error_line, generate,
                      notebook_names, read_records)
 
@@ -141,13 +141,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              + ", ".join(DEMO_ASSIGNMENTS) + " where they exist)")
     parser.add_argument("--workers", type=int, default=None,
                         help="grading workers (default: one per CPU core)")
-    parser.add_argument("--timeout", type=float, default=20.0,
-                        help="per-cell time limit in seconds (default: 20)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="per-cell time limit in seconds (default: the grader's)")
 
 
 def main(*, course: str = ".", dir: str = "demo-class", students: int = 30,
          assignments: list[str] | None = None, kinds: list[str] | None = None,
-         workers: int | None = None, timeout: float = 20.0) -> int:
+         workers: int | None = None, timeout: float | None = None) -> int:
     """Build, grade and report the demo class; ``kinds`` fixes each student's submission."""
     started = time.monotonic()
     try:
@@ -165,13 +165,14 @@ def main(*, course: str = ".", dir: str = "demo-class", students: int = 30,
         rows = build_class(root, dest, chosen, students, kinds)
     except (ToolError, _students.BuildError) as exc:
         return error_line(exc)
-    from . import UsageError, grade  # imported late: building the class does not need them
+    from . import UsageError, grade, report  # imported late: building does not need them
 
     graded: list[dict] = []
     for assignment in chosen:
         try:
+            limits = {} if timeout is None else {"timeout": timeout}
             status = grade.main(course=str(dest), assignment=assignment, workers=workers,
-                                timeout=timeout, progress=True)
+                                progress=True, **limits)
         except UsageError as exc:
             return error_line(exc)
         if status != 0:

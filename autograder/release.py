@@ -56,14 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="assignments to release (default: every one in source/)")
     parser.add_argument("--workers", type=int, default=None,
                         help="grading workers for the validation (default: one per core)")
-    parser.add_argument("--timeout", type=float, default=60.0,
-                        help="per-cell time limit of the validation run in seconds (default: 60)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="per-cell time limit of the validation run in seconds "
+                             "(default: the grader's)")
 
 
 def main(*, course: str = ".", assignments: list[str] | None = None,
-         workers: int | None = None, timeout: float = 60.0) -> int:
+         workers: int | None = None, timeout: float | None = None) -> int:
     """Release and validate ``assignments``; 0 when every one passed."""
-    from . import grade
+    from . import UsageError, grade
 
     try:
         root = course_root(course)
@@ -88,11 +89,12 @@ def main(*, course: str = ".", assignments: list[str] | None = None,
             try:
                 dest = Path(scratch) / assignment
                 demo.build_class(root, dest, [assignment], 2, list(_PAIR))
+                limits = {} if timeout is None else {"timeout": timeout}
                 grade.main(course=str(dest), assignment=assignment, workers=workers,
-                           timeout=timeout, progress=False)
+                           progress=False, **limits)
                 records = {r.get("student"): r for r in read_records(dest, assignment)}
                 good, text = _verdict(records)
-            except (ToolError, BuildError) as exc:
+            except (ToolError, BuildError, UsageError) as exc:
                 good, text = False, " ".join(str(exc).split())
             failures += not good
             lines[assignment] = (f"{'ok' if good else 'FAILED'} -- {text} "

@@ -11,17 +11,18 @@ from __future__ import annotations
 import argparse
 import csv
 import html
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import _plots
 from ._tools import ToolError, course_root, error_line, read_records
 
 __all__ = ["Summary", "summarise", "write_report", "add_arguments", "main"]
 
 _TOP = 12  # rows shown in each "most frequent" / "slowest" list
+_NOT_RUN = {"malformed", "missing"}  # nothing of these was executed: no test counts
 
 
 @dataclass
@@ -31,14 +32,19 @@ class Summary:
     assignment: str
     rows: list[dict]                      # one per student: student, status, score, ...
     statuses: Counter = field(default_factory=Counter)
-    tests: dict = field(default_factory=dict)      # "nb/grade_id" -> [passed, graded]
-    failures: Counter = field(default_factory=Counter)  # (check, first line) -> count
+    tests: dict = field(default_factory=dict)  # "nb/grade_id" -> [passed, executed]
+    failures: Counter = field(default_factory=Counter)  # (check or test, line) -> count
     bugs: Counter = field(default_factory=Counter)
     bug_students: dict = field(default_factory=lambda: defaultdict(list))
 
 
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])", re.I)
+
+
 def _first_line(message: str | None) -> str:
-    return (message or "").strip().splitlines()[0] if (message or "").strip() else ""
+    """The message's first line with numbers masked, so that failures group across seeds."""
+    lines = (message or "").strip().splitlines()
+    return _NUMBER.sub("#", lines[0]) if lines else ""
 
 
 def _grades_rows(root: Path, assignment: str) -> dict[str, dict]:
@@ -71,14 +77,17 @@ def summarise(assignment: str, records: list[dict], grades: dict[str, dict]) -> 
             "failed": [t.get("grade_id", "?") for t in failed],
             "bugs": sorted({t["bug"] for t in failed if t.get("bug")}),
         })
-        for test in tests:
+        status = summary.rows[-1]["status"]
+        for test in tests if status not in _NOT_RUN else ():
             key = f"{test.get('notebook', '')}/{test.get('grade_id', '?')}".lstrip("/")
             counts = summary.tests.setdefault(key, [0, 0])
             counts[0] += bool(test.get("ok"))
             counts[1] += 1
         for test in failed:
-            if test.get("check"):
-                summary.failures[test["check"], _first_line(test.get("message"))] += 1
+            what = _first_line(test.get("message"))
+            # after a timeout or a crash the later tests fail for that reason alone
+            if status == "ok" and (test.get("check") or what):
+                summary.failures[test.get("check") or test.get("grade_id", "?"), what] += 1
             if test.get("bug"):
                 summary.bugs[test["bug"]] += 1
                 if student not in summary.bug_students[test["bug"]]:
@@ -94,12 +103,17 @@ def summarise(assignment: str, records: list[dict], grades: dict[str, dict]) -> 
     return summary
 
 
+def _label(check: str, line: str) -> str:
+    return line if line.startswith(check) else f"{check}: {line}" if line else check
+
+
 def _percent(row: dict) -> float:
     return 100.0 * row["score"] / row["max_score"] if row["max_score"] else 0.0
 
 
 def _charts(summary: Summary, out: Path) -> dict[str, str]:
     """Draw every chart into ``out``; returns section -> PNG file name."""
+    from . import _plots  # matplotlib is slow to import: only when drawing
     slow = sorted(summary.rows, key=lambda r: -r["duration_s"])[:_TOP]
     statuses = summary.statuses.most_common()
     failures = summary.failures.most_common(_TOP)
@@ -112,7 +126,7 @@ def _charts(summary: Summary, out: Path) -> dict[str, str]:
                              [100.0 * p / n for p, n in summary.tests.values()],
                              out / "pass_rate.png", "pass rate per test", "% of submissions",
                              xmax=110, fmt="{:.0f}%"),
-        "failures": _plots.barh([m or c for (c, m), _ in failures],
+        "failures": _plots.barh([_label(c, m) for (c, m), _ in failures],
                                 [n for _, n in failures], out / "failures.png",
                                 "most frequent check failures", "failed tests"),
         "bugs": _plots.barh([b for b, _ in bugs], [n for _, n in bugs], out / "bugs.png",
@@ -152,11 +166,13 @@ def _html(summary: Summary, charts: dict[str, str]) -> str:
                              f"{full} with full marks, {ok} graded without incident.</p>"),
         ("Submission status", "statuses", _table(
             ["status", "submissions"], summary.statuses.most_common())),
-        ("Pass rate per test", "tests", _table(
-            ["test", "passed", "graded", "pass rate"],
+        ("Pass rate per test", "tests", "<p>Over the submissions that could be executed "
+         "(not malformed or missing).</p>" + _table(
+            ["test", "passed", "executed", "pass rate"],
             [[k, p, n, f"{100.0 * p / n:.0f}%"] for k, (p, n) in summary.tests.items()])),
-        ("Most frequent check failures", "failures", _table(
-            ["check", "message (first line)", "failed tests"],
+        ("Most frequent check failures", "failures", "<p>Failed tests of the submissions "
+         "that ran to the end (status ok).</p>" + _table(
+            ["check or test", "message (first line, numbers as #)", "failed tests"],
             [[c, m, n] for (c, m), n in summary.failures.most_common(_TOP)])),
         ("Named bugs", "bugs", _table(
             ["bug", "occurrences", "students"],

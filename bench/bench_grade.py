@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", default="gradient_tape")
     parser.add_argument("--workers", type=int, default=os.cpu_count(),
                         help="autograder workers (default: every core)")
+    parser.add_argument("--cell-timeout", type=int, default=300,
+                        help="per-cell time limit for both graders (default: 300 s)")
     parser.add_argument("--course", default=str(REPO), help="the course (default: this repo)")
     parser.add_argument("--keep", metavar="DIR", help="build in DIR and keep it")
     args = parser.parse_args(argv)
@@ -98,10 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         n = len(kinds) * args.copies
         print(f"{args.assignment}: {args.copies} copies x {len(kinds)} kinds = {n} submissions "
               f"({', '.join(kinds)}); {os.cpu_count()} cores")
-        t_nb, s_nb = _run(["nbgrader", "autograde", args.assignment],
-                          plain, scratch / "nbgrader.log")
+        # the same generous per-cell limit for both, so neither scores a slow cell as a timeout
+        limit_s = str(args.cell_timeout)
+        t_nb, s_nb = _run(["nbgrader", "autograde", args.assignment,
+                           f"--Execute.timeout={limit_s}"], plain, scratch / "nbgrader.log")
         t_ag, s_ag = _run([sys.executable, "-m", "autograder", "grade", args.assignment,
-                           "--workers", str(args.workers)], fast, scratch / "autograder.log")
+                           "--workers", str(args.workers), "--timeout", limit_s],
+                          fast, scratch / "autograder.log")
         ref, got = scores(plain, args.assignment), scores(fast, args.assignment)
         differ = sorted(k for k in set(ref) | set(got) if ref.get(k) != got.get(k))
         cells_nb = cell_seconds(plain, args.assignment)

@@ -126,3 +126,36 @@ def test_bad_input_is_one_line_exit_2(course, tmp_path, capsys, monkeypatch, kwa
     assert err.count("\n") == 1 and err.startswith("autograder: error: ")
     assert message in err
     assert not (course / "submitted").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["collect"], "the following arguments are required: assignment, archive"),
+    (["collect", "gradient_tape", "nope.zip"], "archive nope.zip does not exist"),
+    (["report", "gradient_tape"], "no grading results for 'gradient_tape'"),
+    (["release", "no_such_assignment"], "no assignment no_such_assignment"),
+    (["demo", "--students", "many"], "invalid int value: 'many'"),
+    (["--course", "/nonexistent", "report", "x"], "course directory /nonexistent does not exist"),
+])
+def test_cli_errors_are_one_line_exit_2(course, monkeypatch, capsys, argv, message):
+    from autograder import cli
+    monkeypatch.chdir(course)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autograder: error: ") and err.count("\n") == 1
+    assert message in err
+
+
+@pytest.mark.parametrize("command", ["release", "collect", "report", "demo"])
+def test_help(command, capsys):
+    from autograder import cli
+    with pytest.raises(SystemExit) as stop:
+        cli.main([command, "--help"])
+    assert stop.value.code == 0 and f"usage: autograder {command}" in capsys.readouterr().out
+
+
+def test_console_entry_point_error(course):
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "-m", "autograder", "collect", "gradient_tape",
+                          "missing.zip"], capture_output=True, text=True, cwd=course)
+    assert run.returncode == 2 and run.stderr == "autograder: error: archive missing.zip does not exist\n"

@@ -20,7 +20,7 @@ def _test(grade_id, ok, check=None, bug=None, message=None, points=2.0):
 
 
 def _records():
-    """Five students: two clean, two with named bugs (one twice), one timeout."""
+    """Six students: two clean, two with named bugs (one twice), a timeout, a malformed one."""
     affine_t = _test("test_affine", False, "affine", "transposed_d_weight",
                      "check_affine: d_weight has the wrong shape\n  where: backward")
     ce_n = _test("test_ce", False, "cross_entropy", "missing_1_over_n",
@@ -37,7 +37,11 @@ def _records():
          "tests": [affine_t, ce_n]},
         {"student": "s05", "status": "timeout", "score": 0, "max_score": 4, "duration_s": 9.0,
          "detail": "cell 3 ran past 5 s <script>alert(1)</script>",
-         "tests": [_test("test_affine", False), _test("test_ce", False)]},
+         "tests": [_test("test_affine", False, "affine", message="this test did not run"),
+                   _test("test_ce", False)]},
+        {"student": "s06", "status": "malformed", "score": 0, "max_score": 4, "duration_s": 0,
+         "tests": [_test("test_affine", False, "affine", message="this test did not run"),
+                   _test("test_ce", False, "cross_entropy", message="this test did not run")]},
     ]
 
 
@@ -53,8 +57,8 @@ def course(tmp_path: Path) -> Path:
     with (root / "grades.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["assignment", "student_id", "score", "max_score", "status"])
-        writer.writerow(["backprop_numpy", "s06", "0", "4", "missing"])
-        writer.writerow(["other", "s07", "3", "4", "ok"])
+        writer.writerow(["backprop_numpy", "s07", "0", "4", "missing"])
+        writer.writerow(["other", "s08", "3", "4", "ok"])
     return root
 
 
@@ -62,13 +66,16 @@ def test_summary_counts(course):
     from autograder._tools import read_records
     summary = report.summarise("backprop_numpy", read_records(course, "backprop_numpy"),
                                report._grades_rows(course, "backprop_numpy"))
-    assert [r["student"] for r in summary.rows] == ["s01", "s02", "s03", "s04", "s05", "s06"]
+    assert [r["student"] for r in summary.rows] == ["s01", "s02", "s03", "s04", "s05", "s06",
+                                                    "s07"]
     assert summary.bugs == {"transposed_d_weight": 2, "missing_1_over_n": 1}
     assert summary.bug_students["transposed_d_weight"] == ["s03", "s04"]
     assert summary.tests == {"backprop_numpy/test_affine": [2, 5],
                              "backprop_numpy/test_ce": [3, 5]}
-    assert summary.statuses == {"ok": 4, "timeout": 1, "missing": 1}
-    assert summary.failures[("affine", "check_affine: d_weight has the wrong shape")] == 2
+    assert summary.statuses == {"ok": 4, "timeout": 1, "missing": 1, "malformed": 1}
+    # only submissions that ran to the end count towards the failure messages
+    assert summary.failures == {("affine", "check_affine: d_weight has the wrong shape"): 2,
+                                ("cross_entropy", "check_cross_entropy: loss is N times too large"): 1}
 
 
 def test_writes_html_and_valid_pngs(course, capsys):
@@ -89,7 +96,7 @@ def test_writes_html_and_valid_pngs(course, capsys):
     assert "<td>backprop_numpy/test_affine</td><td>2</td><td>5</td><td>40%</td>" in page
     # student-controlled text is escaped, other assignments' rows are left out
     assert "<script>" not in page and "&lt;script&gt;" in page
-    assert "s07" not in page
+    assert "s08" not in page
 
 
 def test_no_results_is_one_line_exit_2(tmp_path, capsys):
@@ -97,3 +104,10 @@ def test_no_results_is_one_line_exit_2(tmp_path, capsys):
     assert report.main(course=str(tmp_path), assignment="backprop_numpy") == 2
     err = capsys.readouterr().err
     assert err.startswith("autograder: error: no grading results") and err.count("\n") == 1
+
+
+def test_failures_group_across_seeds():
+    assert (report._first_line("affine: d_weight must have shape (7, 5) (seed 4119)\n  hint: x")
+            == report._first_line("affine: d_weight must have shape (3, 12) (seed 88)")
+            == "affine: d_weight must have shape (#, #) (seed #)")
+    assert report._first_line("x1 is 1e-3 off, w_2 too") == "x1 is # off, w_2 too"
