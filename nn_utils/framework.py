@@ -23,7 +23,7 @@ from ._layer_probe import probe_layer
 from ._probe import as_array, call
 from ._report import failed
 from ._runner import Check, register
-from ._spec import LINEAR, SMOOTH, Arg, Fingerprint, LayerSpec, make_plan
+from ._spec import SMOOTH, Arg, Fingerprint, LayerSpec, make_plan
 from .layers import register_layer
 
 __all__ = ["FrameworkSpec", "WEIGHT_MULTIPLY", "BIAS_ADD", "SIGMOID", "LINEAR_OP",
@@ -303,7 +303,8 @@ def _params_of(cls, plan, layer_seed):
 
 def _dense_probe(layer_class, plan: dict) -> dict:
     observed = probe_layer(DENSE, layer_class, plan)
-    setups = [call(_params_of, layer_class, plan, s) for s in plan["layer_seeds"] * 2]
+    first, other = plan["layer_seeds"]
+    setups = [call(_params_of, layer_class, plan, s) for s in (first, other, first)]
     observed["setup"] = [s.get("value", {"error": s.get("error")}) for s in setups]
     return observed
 

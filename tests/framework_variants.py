@@ -42,7 +42,7 @@ REF = load_reference()
 WeightMultiply, BiasAdd, Sigmoid, Linear = (REF[k] for k in ("WeightMultiply", "BiasAdd",
                                                                "Sigmoid", "Linear"))
 Dense, MeanSquaredError, NeuralNetwork = REF["Dense"], REF["MeanSquaredError"], REF["NeuralNetwork"]
-SGD, Trainer, Optimizer = REF["SGD"], REF["Trainer"], REF["Optimizer"]
+SGD, Trainer = REF["SGD"], REF["Trainer"]
 
 
 def variant(base, name, **methods):
