@@ -88,6 +88,9 @@ def _evaluate_fingerprints(case, theta, got):
                                                "to float32 or int32 before summing"),
         ("int8_overflow", wrapped, "an int8 sum overflows past 127; cast to float32 or "
                                    "int32 before summing"),
+        ("integer_mean", 100.0 * int(wrapped / n), "the mean of an integer tensor is "
+                                                   "an integer: cast the hits to float32 "
+                                                   "before tf.reduce_mean"),
         ("argmax_axis", axis0, "take the argmax over the class axis (axis=1), not over "
                                "the samples (axis=0)"),
     )
@@ -101,21 +104,14 @@ def _evaluate_fingerprints(case, theta, got):
                   "argmax over axis 1, equals Y) / len(Y)")
 
 
-@guarded(EVALUATE)
-def judge_evaluate(plan, observed) -> Verdict:
-    """Compare ``evaluate``'s accuracies with the reference, one case at a time."""
-    cases, results = plan["cases"], observed.get("cases", [])
-    if len(results) != len(cases):
-        return failed(EVALUATE, "the probe's record is incomplete", bug="bad_record")
-    values = {}
-    pair = next(i for i, c in enumerate(cases) if c["name"] == "pair")
-    for i, (case, seen) in enumerate(zip(cases, results)):
-        theta, call = plan["models"][case["model"]], _evaluate_call(case)
+def _scalar_values(plan, results, pair):
+    """The returned accuracies as floats, or the verdict on an error or a non-scalar."""
+    values = []
+    for case, seen in zip(plan["cases"], results):
+        call = _evaluate_call(case)
         if "error" in seen:
-            axis_bug = _pair_shows_axis0(plan, results, pair)
-            if axis_bug:
-                return axis_bug
-            return error_verdict(EVALUATE, call, seen["error"])
+            return _pair_shows_axis0(plan, results, pair) or error_verdict(
+                EVALUATE, call, seen["error"])
         value = seen.get("value")
         if value is None or not np.issubdtype(np.asarray(value).dtype, np.number):
             return failed(EVALUATE, "evaluate must return a number", where=call,
@@ -127,40 +123,63 @@ def judge_evaluate(plan, observed) -> Verdict:
                           where=call, expected="a scalar (shape ())", got=seen.get("desc"),
                           bug="not_scalar", hint="reduce over every sample (np.mean or "
                           "tf.reduce_mean without axis) and take the argmax over axis 1")
-        values[i] = float(value)
-    main, other = values[0], values[1]
+        values.append(float(value))
+    return values
+
+
+def _same_twice(cases, refs, values, i, j, what, bug, hint):
+    if _near(values[i], values[j]) and not _near(refs[i], refs[j]):
+        return failed(EVALUATE, f"evaluate returned the same accuracy for two different "
+                      f"{what}", where=f"the '{cases[i]['name']}' and "
+                                       f"'{cases[j]['name']}' inputs",
+                      expected=f"{refs[i]:.4g} and {refs[j]:.4g}",
+                      got=f"{values[i]:.4g} twice", bug=bug, hint=hint)
+    return None
+
+
+@guarded(EVALUATE)
+def judge_evaluate(plan, observed) -> Verdict:
+    """Compare ``evaluate``'s accuracies with the reference, one case at a time.
+
+    Case order in the plan: main, other data, other model, pair.
+    """
+    cases, results = plan["cases"], observed.get("cases", [])
+    if len(results) != len(cases):
+        return failed(EVALUATE, "the probe's record is incomplete", bug="bad_record")
+    pair = len(cases) - 1
+    values = _scalar_values(plan, results, pair)
+    if isinstance(values, Verdict):
+        return values
     refs = [ref.accuracy(plan["models"][c["model"]], c["X"], c["Y"]) for c in cases]
-    same_everywhere = all(_near(v, main) for v in values.values())
-    axis_bug = None if same_everywhere else _pair_shows_axis0(plan, results, pair)
-    if axis_bug:  # before the comparisons below: a wrong axis can score 0 everywhere
-        return axis_bug
-    if _near(main, other) and not _near(refs[0], refs[1]):
-        return failed(EVALUATE, "evaluate returned the same accuracy for two different "
-                      "data sets", where="the 'main' and 'other data' inputs",
-                      expected=f"{refs[0]:.4g} and {refs[1]:.4g}",
-                      got=f"{main:.4g} twice", bug="ignores_arguments",
-                      hint="score the X and Y passed as arguments, not global variables")
-    if _near(values[2], main) and not _near(refs[0], refs[2]):
-        return failed(EVALUATE, "evaluate returned the same accuracy for two different "
-                      "models", where="the 'main' and 'other model' inputs",
-                      expected=f"{refs[0]:.4g} and {refs[2]:.4g}",
-                      got=f"{main:.4g} twice", bug="ignores_model",
-                      hint="call the model passed as an argument, not a global one")
-    for i, case in enumerate(cases):
-        if _near(values[i], refs[i]):
-            continue
-        theta = plan["models"][case["model"]]
-        bug, hint = _evaluate_fingerprints(case, theta, values[i])
-        return failed(EVALUATE, "wrong accuracy", where=_evaluate_call(case),
-                      expected=refs[i], got=values[i], bug=bug or "wrong_accuracy",
-                      hint=hint)
-    changed = [c["name"] for c, seen in zip(cases, results) if seen.get("weights_changed")]
-    if changed:
-        return failed(EVALUATE, "evaluate changed the model's weights",
-                      where=f"the '{changed[0]}' input", bug="mutates_model",
-                      hint="evaluate only reads the model: no assign or training inside")
-    sizes = ", ".join(str(len(c["Y"])) for c in cases)
-    return passed(EVALUATE, f"accuracy correct on {len(cases)} inputs (N = {sizes})")
+    wrong = [i for i in range(len(cases)) if not _near(values[i], refs[i])]
+    if not wrong:
+        changed = [c["name"] for c, seen in zip(cases, results) if seen.get("weights_changed")]
+        if changed:
+            return failed(EVALUATE, "evaluate changed the model's weights",
+                          where=f"the '{changed[0]}' input", bug="mutates_model",
+                          hint="evaluate only reads the model: no assign or training inside")
+        sizes = ", ".join(str(len(c["Y"])) for c in cases)
+        return passed(EVALUATE, f"accuracy correct on {len(cases)} inputs (N = {sizes})")
+    # A wrong axis can score 0 on every large input; a global data set scores the
+    # same on every input, so the pair input cannot tell the axis there.
+    if not all(_near(v, values[0]) for v in values):
+        verdict = _pair_shows_axis0(plan, results, pair)
+        if verdict:
+            return verdict
+    first = wrong[0]
+    bug, hint = _evaluate_fingerprints(cases[first], plan["models"][cases[first]["model"]],
+                                       values[first])
+    if bug is None:
+        verdict = (_same_twice(cases, refs, values, 0, 1, "data sets", "ignores_arguments",
+                               "score the X and Y passed as arguments, not global "
+                               "variables")
+                   or _same_twice(cases, refs, values, 0, 2, "models", "ignores_model",
+                                  "call the model passed as an argument, not a global one"))
+        if verdict:
+            return verdict
+    return failed(EVALUATE, "wrong accuracy", where=_evaluate_call(cases[first]),
+                  expected=refs[first], got=values[first], bug=bug or "wrong_accuracy",
+                  hint=hint)
 
 
 def _pair_shows_axis0(plan, results, pair):

@@ -10,6 +10,11 @@ import tensorflow as tf
 # Global data a careless evaluate might read instead of its arguments.
 X_GLOBAL = np.random.default_rng(12345).uniform(-1, 1, (64, 2)).astype(np.float32)
 Y_GLOBAL = (X_GLOBAL[:, 0] > 0).astype(np.int8)
+W_GLOBAL = tf.constant([[1.0, -1.0], [0.5, 2.0]])
+
+
+def model_global(X):
+    return tf.nn.softmax(tf.matmul(X, W_GLOBAL))
 
 
 # ------------------------------------------------------------------ evaluate: correct
@@ -35,6 +40,10 @@ def evaluate_loop_count(model, X, Y):
     for row, label in zip(probabilities, Y):
         correct += int(row.argmax() == label)
     return 100 * correct / len(Y)
+
+
+def evaluate_rounded(model, X, Y):
+    return round(100 * float(np.mean(np.argmax(model(X), axis=1) == Y)), 1)
 
 
 def evaluate_threshold(model, X, Y):
@@ -70,8 +79,17 @@ def evaluate_int8_count(model, X, Y):
     return 100.0 * float(correct) / len(Y)
 
 
+def evaluate_integer_mean(model, X, Y):
+    hits = tf.cast(tf.argmax(model(X), axis=1) == tf.cast(Y, tf.int64), tf.int32)
+    return 100 * tf.reduce_mean(hits)
+
+
 def evaluate_global_data(model, X, Y):
     return 100 * np.mean(np.argmax(model(X_GLOBAL), axis=1) == Y_GLOBAL)
+
+
+def evaluate_global_model(model, X, Y):
+    return 100 * np.mean(np.argmax(model_global(X), axis=1) == Y)
 
 
 def evaluate_per_sample(model, X, Y):
@@ -95,7 +113,7 @@ def evaluate_trains(model, X, Y):
 
 
 EVALUATE_OK = [evaluate_tf_argmax, evaluate_np_argmax, evaluate_tensor,
-               evaluate_loop_count, evaluate_threshold]
+               evaluate_loop_count, evaluate_threshold, evaluate_rounded]
 EVALUATE_BUGS = {
     evaluate_fraction: ("fraction", "multiply"),
     evaluate_count: ("count", "len(Y)"),
@@ -103,7 +121,9 @@ EVALUATE_BUGS = {
     evaluate_axis0_tf: ("argmax_axis", "axis=1"),
     evaluate_labels_flipped: ("labels_flipped", "classes swapped"),
     evaluate_int8_count: ("int8_overflow", "int8"),
+    evaluate_integer_mean: ("integer_mean", "float32"),
     evaluate_global_data: ("ignores_arguments", "global"),
+    evaluate_global_model: ("ignores_model", "a global one"),
     evaluate_per_sample: ("not_scalar", "one number"),
     evaluate_keepdims: ("not_scalar", "one number"),
     evaluate_raises: ("exception", "IndexError"),
@@ -220,6 +240,20 @@ def _summed(Y, probabilities):
     return tf.reduce_sum(tf.keras.losses.sparse_categorical_crossentropy(Y, probabilities))
 
 
+def _from_logits(Y, probabilities):
+    return tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+        Y, probabilities, from_logits=True))
+
+
+def _replacing_step(model, X, Y, lr):
+    with tf.GradientTape() as tape:
+        loss = mean_scce(Y, model(X))
+    gradients = tape.gradient(loss, model.weights)
+    for layer, (g_W, g_b) in zip(model.layers, zip(gradients[::2], gradients[1::2])):
+        layer.W = tf.Variable(layer.W - lr * g_W)
+        layer.b = tf.Variable(layer.b - lr * g_b)
+
+
 def _variant(**options):
     def fit(model, X_train, Y_train, X_test, Y_test, N, lr):
         return _generic_fit(model, X_train, Y_train, X_test, Y_test, N, lr, **options)
@@ -279,6 +313,9 @@ fit_weights_only = _variant(step=lambda m, X, Y, lr: _descend(
 fit_first_layer_only = _variant(step=lambda m, X, Y, lr: _descend(
     m, X, Y, lr, variables=lambda model: model.weights[:2]))
 fit_loss_outside_tape = _variant(step=_outside_tape_step)
+fit_from_logits = _variant(step=lambda m, X, Y, lr: _descend(m, X, Y, lr, loss=_from_logits),
+                           record=lambda *a: _losses(*a, loss=_from_logits))
+fit_replaces_variables = _variant(step=_replacing_step)
 
 FIT_OK = [fit_assign_sub, fit_keras_sgd, fit_tape_loss_reused, fit_float32_array]
 FIT_BUGS = {
@@ -299,4 +336,6 @@ FIT_BUGS = {
     fit_before_update: ("history_before_update", "after the k-th update"),
     fit_silent: ("no_progress_print", "print"),
     fit_loss_outside_tape: ("loss_outside_tape", "inside the GradientTape"),
+    fit_from_logits: ("from_logits", "from_logits=True"),
+    fit_replaces_variables: ("replaced_variables", "in place"),
 }
