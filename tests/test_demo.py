@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -118,22 +119,25 @@ def test_refuses_to_delete_a_folder_it_did_not_build(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_demo_small_class_end_to_end(tmp_path, capsys):
-    kinds = ["solution", "blank", "bug:transposed_d_weight", "malformed", "kernel_crash"]
+def test_demo_small_class_end_to_end(tmp_path, capsys, monkeypatch):
+    """Build, grade and report five students on the small fixture course (one kernel each)."""
+    relu_bug = next(b for b in _students.BUGS if b.id == "relu_ignores_d_out")
+    monkeypatch.setattr(_students, "BUGS", (dataclasses.replace(relu_bug, assignment="tiny"),))
+    kinds = ["solution", "blank", "bug:relu_ignores_d_out", "malformed", "kernel_crash"]
     dest = tmp_path / "demo"
-    assert demo.main(course=str(REPO), dir=str(dest), assignments=["backprop_numpy"],
-                     kinds=kinds, workers=2, timeout=30) == 0
+    assert demo.main(course=str(REPO / "tests" / "fixtures" / "course"), dir=str(dest),
+                     assignments=["tiny"], kinds=kinds, workers=2) == 0
     out = capsys.readouterr().out
-    assert "UNEXPECTED" not in out
+    assert "UNEXPECTED" not in out and str(dest / "grades.csv") in out
     with open(dest / "roster.csv", newline="") as handle:
         roster = {row["student"]: row["kind"] for row in csv.DictReader(handle)}
-    records = {r["student"]: r for r in demo.read_records(dest, "backprop_numpy")}
-    assert set(records) == set(roster) == {"s01", "s02", "s03", "s04", "s05"}
+    assert roster == {f"s0{i}": kind for i, kind in enumerate(kinds, 1)}
+    records = {r["student"]: r for r in demo.read_records(dest, "tiny")}
     for student, kind in roster.items():
-        assert demo.expected_outcome(kind, records[student]) is None, (kind, records[student])
+        assert demo.expected_outcome(kind, records.get(student)) is None, (kind, records[student])
     bugs = {t["bug"] for t in records["s03"]["tests"] if t.get("bug")}
-    assert bugs, "the transposed d_weight should be named in the result record"
+    assert bugs, "the checker should name the bug in the result record"
     with open(dest / "grades.csv", newline="") as handle:
         assert {row["student_id"] for row in csv.DictReader(handle)} == set(roster)
-    page = (dest / "reports" / "backprop_numpy" / "index.html").read_text()
+    page = (dest / "reports" / "tiny" / "index.html").read_text()
     assert all(bug in page for bug in bugs)
