@@ -56,13 +56,20 @@ class _BoundedClient(NotebookClient):
         return None
 
 
-def kernel_env(nonce: str, home: str) -> dict:
-    """The environment of a grading kernel: minimal, with the grading nonce."""
+def kernel_env(nonce: str, home: str, threads: int | None = None) -> dict:
+    """The environment of a grading kernel: minimal, with the grading nonce.
+
+    ``threads`` caps TensorFlow's and BLAS's thread pools (cores / parallel kernels),
+    so parallel kernels do not fight over the same cores.
+    """
     keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
-    return {**keep, "HOME": home, "NN_UTILS_GRADING_NONCE": nonce,
-            "NBGRADER_EXECUTION": "autograde", "PYTHONDONTWRITEBYTECODE": "1",
-            "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
-            "TF_NUM_INTRAOP_THREADS": "1"}
+    env = {**keep, "HOME": home, "NN_UTILS_GRADING_NONCE": nonce,
+           "NBGRADER_EXECUTION": "autograde", "PYTHONDONTWRITEBYTECODE": "1",
+           "MPLBACKEND": "Agg"}
+    if threads:
+        env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS")})
+        env["TF_NUM_INTEROP_THREADS"] = "1"
+    return env
 
 
 def _exit_detail(code: int | None) -> str:
@@ -137,7 +144,7 @@ def execute_payload(payload: dict) -> dict:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "wb") as fh:
                 fh.write(blob)
-        env = kernel_env(payload["nonce"], workdir)
+        env = kernel_env(payload["nonce"], workdir, payload.get("threads"))
         for name, text in payload["notebooks"].items():
             nb = nbformat.reads(text, as_version=4)
             budget = payload["submission_timeout"] - (time.monotonic() - start)

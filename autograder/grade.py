@@ -31,6 +31,7 @@ __all__ = ["add_arguments", "main", "parse_size"]
 
 _TF_IMPORT = re.compile(r"^\s*(import|from)\s+tensorflow\b", re.M)
 _MAX_STUDENT_FILES = 64 * 1024 * 1024
+_DEFAULT_TIMEOUT = 60.0
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.I)
 
 
@@ -63,6 +64,18 @@ def _sources(course: Path, assignment: str) -> tuple[dict, dict]:
     if not notebooks:
         raise UsageError(f"{folder} has no notebooks to grade")
     return notebooks, files
+
+
+def course_setting(course: Path, section: str, key: str, default):
+    """A value from the course's nbgrader_config.py (e.g. Execute.timeout), else ``default``."""
+    if not (course / "nbgrader_config.py").is_file():
+        return default
+    try:
+        from traitlets.config.loader import PyFileConfigLoader
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    except Exception as exc:  # noqa: BLE001 - a broken config is the teacher's to fix
+        raise UsageError(f"cannot read {course / 'nbgrader_config.py'}: {exc}") from None
+    return config.get(section, {}).get(key, default)
 
 
 def _student_files(folder: Path) -> dict:
@@ -169,7 +182,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, help="parallel kernels (default: CPU count)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="Dask scheduler address, e.g. tcp://host:8786 (default: local)")
-    parser.add_argument("--timeout", type=float, help=f"seconds per cell (default {d['timeout']})")
+    parser.add_argument("--timeout", type=float, help="seconds per cell (default: Execute.timeout "
+                        f"of nbgrader_config.py, else {_DEFAULT_TIMEOUT:g})")
     parser.add_argument("--submission-timeout", type=float, dest="submission_timeout",
                         help=f"seconds per submission (default {d['submission_timeout']})")
     parser.add_argument("--memory", help=f"memory cap per submission (default {d['memory']})")
@@ -182,10 +196,14 @@ def add_arguments(parser) -> None:
                         help="no progress bar")
 
 
-def main(*, course=".", assignment, workers=None, scheduler=None, timeout=60.0,
+def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
          submission_timeout=600.0, memory="4G", processes=512, force=False, students=None,
          progress=True, fork=True) -> int:
-    """Grade ``assignment``; write gradebook, autograded/, feedback/, grades.csv. Returns exit status."""
+    """Grade ``assignment``; write gradebook, autograded/, feedback/, grades.csv. Returns exit status.
+
+    ``timeout`` is per cell (None: the course's ``Execute.timeout``), ``submission_timeout``
+    per submission, ``memory`` the cap per submission ("4G"; "none" for no cap).
+    """
     course = Path(course).resolve()
     if not course.is_dir():
         raise UsageError(f"no such course directory: {course}")
@@ -196,7 +214,10 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=60.0,
     preload = ["numpy", "IPython", "ipykernel.kernelapp", "nn_utils"]
     if any(_TF_IMPORT.search(c.source) for nb in sources.values() for c in nb.cells):
         preload.append("tensorflow")
-    settings = {"timeout": float(timeout), "submission_timeout": float(submission_timeout),
+    if timeout is None:
+        timeout = course_setting(course, "Execute", "timeout", _DEFAULT_TIMEOUT)
+    workers = workers or os.cpu_count() or 1
+    settings = {"timeout": float(timeout), "threads": None if scheduler else max(1, (os.cpu_count() or 1) // workers), "submission_timeout": float(submission_timeout),
                 "fork": bool(fork), "preload": preload,
                 "limits": {"memory": parse_size(memory), "processes": processes, "core": 0}}
     store = Store(course, assignment, sources)
@@ -229,7 +250,7 @@ def _grade(course, assignment, todo, infos, store, workers, scheduler, progress)
     if scheduler:
         stream = run_dask(runnable, scheduler)
     else:
-        stream = run_local(runnable, workers or os.cpu_count() or 1)
+        stream = run_local(runnable, workers)
     idle = ((p["key"], {"key": p["key"], "status": "ok", "detail": "", "duration_s": 0.0,
                         "notebooks": {}}) for p in todo if not p["notebooks"])
     rows = []

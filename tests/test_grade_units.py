@@ -167,4 +167,4 @@ def test_grade_help_lists_options(capsys):
         cli.main(["grade", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "--workers" in out and "--scheduler" in out and "default 60" in out
+    assert "--workers" in out and "--scheduler" in out and "Execute.timeout" in out
