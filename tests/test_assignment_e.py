@@ -99,7 +99,7 @@ def test_every_test_cell_calls_a_check_or_trains():
 
 def test_the_solution_clears_every_limit_with_room(lab):
     limits = _limits()
-    for seed in GRADED_SEEDS + tuple(range(6)):
+    for seed in GRADED_SEEDS + (0, 1):
         reached = lab["compare_models"](seed)
         for name, limit in limits.items():
             assert reached[name] < limit - 0.1, (seed, name, reached[name])
@@ -167,6 +167,7 @@ def test_solution_gets_full_marks(course_run):
     assert not lost, "\n".join(f"{gid}: {s.score}/{s.max_score}\n"
                                f"{cell_output_text(graded, gid)}" for gid, s in lost.items())
     assert sum(s.max_score for s in scores.values()) == 22
+    assert run.seconds < 120, "grading two copies should take about 20 s"
 
 
 @pytest.mark.slow
