@@ -57,12 +57,12 @@ def roster(assignment: str, students: int) -> list[str]:
 
 
 def _fresh(dest: Path, course: Path) -> None:
-    if dest.exists():
-        if not (dest / _MARK).is_file():
-            raise ToolError(f"{dest} exists and is not a demo class; remove it or use --dir")
-        shutil.rmtree(dest)
     if dest == course or course.is_relative_to(dest):
         raise ToolError(f"--dir {dest} would overwrite the course itself")
+    if dest.exists() or dest.is_symlink():
+        if not (dest.is_dir() and (dest / _MARK).is_file()):
+            raise ToolError(f"{dest} exists and is not a demo class; remove it or use --dir")
+        shutil.rmtree(dest)
     dest.mkdir(parents=True)
     (dest / _MARK).write_text("built by autograder demo; deleted by the next one\n")
 

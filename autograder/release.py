@@ -64,8 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(*, course: str = ".", assignments: list[str] | None = None,
          workers: int | None = None, timeout: float | None = None) -> int:
     """Release and validate ``assignments``; 0 when every one passed."""
-    from . import UsageError, grade
-
     try:
         root = course_root(course)
         available = assignments_in(root)
@@ -76,29 +74,31 @@ def main(*, course: str = ".", assignments: list[str] | None = None,
                             f"in {root / 'source'} (found: {', '.join(available) or 'none'})")
     except ToolError as exc:
         return error_line(exc)
-    lines, failures, released = {}, 0, []
-    for assignment in chosen:
-        problem = generate(root, assignment)
-        if problem:
-            lines[assignment], failures = f"FAILED generate_assignment: {problem}", failures + 1
-        else:
-            released.append(assignment)
+    failures = 0
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as scratch:
-        for assignment in released:
+        for assignment in chosen:
             started = time.monotonic()
-            try:
-                dest = Path(scratch) / assignment
-                demo.build_class(root, dest, [assignment], 2, list(_PAIR))
-                limits = {} if timeout is None else {"timeout": timeout}
-                grade.main(course=str(dest), assignment=assignment, workers=workers,
-                           progress=False, **limits)
-                records = {r.get("student"): r for r in read_records(dest, assignment)}
-                good, text = _verdict(records)
-            except (ToolError, BuildError, UsageError) as exc:
-                good, text = False, " ".join(str(exc).split())
+            problem = generate(root, assignment)
+            if problem:
+                good, text = False, f"generate_assignment: {problem}"
+            else:
+                good, text = _validate(root, Path(scratch) / assignment, assignment,
+                                       workers=workers, timeout=timeout)
             failures += not good
-            lines[assignment] = (f"{'ok' if good else 'FAILED'} -- {text} "
-                                 f"({time.monotonic() - started:.0f} s)")
-    for assignment in chosen:
-        print(f"release {assignment}: {lines[assignment]}")
+            print(f"release {assignment}: {'ok' if good else 'FAILED'} -- {text} "
+                  f"({time.monotonic() - started:.0f} s)", flush=True)
     return 1 if failures else 0
+
+
+def _validate(root: Path, dest: Path, assignment: str, *, workers, timeout) -> tuple[bool, str]:
+    """Grade a solution and an untouched release in a throwaway class at ``dest``."""
+    from . import UsageError, grade
+
+    try:
+        demo.build_class(root, dest, [assignment], 2, list(_PAIR))
+        limits = {} if timeout is None else {"timeout": timeout}
+        grade.main(course=str(dest), assignment=assignment, workers=workers,
+                   progress=False, **limits)
+    except (ToolError, BuildError, UsageError) as exc:
+        return False, " ".join(str(exc).split())
+    return _verdict({r.get("student"): r for r in read_records(dest, assignment)})

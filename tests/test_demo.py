@@ -116,6 +116,8 @@ def test_refuses_to_delete_a_folder_it_did_not_build(tmp_path, capsys):
     assert demo.main(course=str(REPO), dir=str(tmp_path / "precious")) == 2
     assert "is not a demo class" in capsys.readouterr().err
     assert (tmp_path / "precious" / "thesis.tex").exists()
+    assert demo.main(course=str(REPO), dir=str(REPO.parent)) == 2
+    assert "would overwrite the course itself" in capsys.readouterr().err
 
 
 @pytest.mark.slow
