@@ -103,6 +103,25 @@ def test_source_notebook_follows_the_course_conventions(assignment):
     assert tests >= 4
 
 
+def test_release_signature_ignores_volatile_fields_but_sees_edits(tmp_path):
+    path = RELEASE / "backprop_numpy" / "backprop_numpy.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    reference = notebook_signature(path)
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code["id"] = "renamed-id"
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hi")]
+    code.metadata["nbgrader"]["checksum"] = "0" * 32
+    nbformat.write(nb, str(tmp_path / "volatile.ipynb"))
+    assert notebook_signature(tmp_path / "volatile.ipynb") == reference
+    code.source += "\n# edited"
+    nbformat.write(nb, str(tmp_path / "edited.ipynb"))
+    assert notebook_signature(tmp_path / "edited.ipynb") != reference
+    code.source = code.source.removesuffix("\n# edited")
+    code.metadata["nbgrader"]["points"] = 99
+    nbformat.write(nb, str(tmp_path / "points.ipynb"))
+    assert notebook_signature(tmp_path / "points.ipynb") != reference
+
+
 # ---------------------------------------------------------------- release and grading (slow)
 
 @pytest.fixture(scope="module")
