@@ -8,6 +8,7 @@ Fingerprints are only computed after a failure, to name the likely bug.
 """
 from __future__ import annotations
 
+import re
 from itertools import permutations
 
 import numpy as np
@@ -17,6 +18,24 @@ from ._report import Verdict, failed, passed
 from .engine import directional_from_values, directional_tolerance, rel_error
 
 __all__ = ["judge_layer"]
+
+_SHAPE_ERROR = re.compile(r"shape|align|mismatch|broadcast|dimension", re.I)
+
+
+def _shapes_text(plan, d_out=True) -> str:
+    """``inputs (13, 7), weight (7, 5), ..., d_out (13, 5)``: the shapes the check used."""
+    shapes = [f"{k} {tuple(np.shape(v))}" for k, v in plan["arrays"].items()]
+    if d_out and np.ndim(plan["d_out"]):
+        shapes.append(f"d_out {tuple(np.shape(plan['d_out']))}")
+    return ", ".join(shapes)
+
+
+def _error_hint(plan, error, method):
+    """A shape error gets the shapes of every array; any other error a generic hint."""
+    if _SHAPE_ERROR.search(error.split(" (line ")[0]):
+        return f"the shapes do not fit; here: {_shapes_text(plan, method == 'backward')}"
+    return f"try your {method} on a small example; the line above is yours"
+
 
 _MUTATION_HINT = ("do not write into arrays you were given (no `x[...] = ...`, `x -= ...`, "
                   "`x *= ...` on them): the caller still needs them; work on a copy")
@@ -36,7 +55,8 @@ def _worst(ref, got):
     return diff, idx
 
 
-def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extra=""):
+def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extra="",
+                   shapes=""):
     """A Verdict if ``got`` differs from ``ref`` (shape or values), else None."""
     name = spec.name
     got_arr = np.asarray(got, dtype=np.float64)
@@ -46,8 +66,10 @@ def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extr
     if got_arr.shape != np.shape(ref):
         fp = match(spec, ctx, 10 * spec.tolerance)
         want = "be one number" if scalar else f"have shape {np.shape(ref)}"
-        fallback = (f"return exactly this shape (no keepdims, no extra axes)" if not scalar
-                    else "return a single number, e.g. float(...)")
+        fallback = ("return a single number, e.g. float(...)" if scalar else
+                    "return exactly this shape (no keepdims, no extra axes)"
+                    if got_arr.ndim != np.ndim(ref) else
+                    f"check which arrays you multiply (and their transposes); here: {shapes}")
         return failed(name, f"{label} must {want}{extra} (got {got_arr.shape})",
                       hint=fp.hint if fp else fallback, bug=fp.bug if fp else "wrong_shape")
     error = rel_error(got_arr, ref)
@@ -70,7 +92,7 @@ def _check_forward(spec, plan, observed):
     arrays = plan["arrays"]
     if "error" in fwd:
         return failed(spec.name, f"{spec.signature} raised an error", where=fwd["error"],
-                      hint="try your forward on a small example; the line above is yours",
+                      hint=_error_hint(plan, fwd["error"], "forward"),
                       bug="forward_error")
     if observed["forward_mutated"]:
         which = ", ".join(observed["forward_mutated"]) + " (its values changed during the call)"
@@ -86,7 +108,8 @@ def _check_forward(spec, plan, observed):
                       bug="forward_returns_nothing" if nothing else "forward_wrong_type")
     ctx = context(spec, arrays, plan["d_out"], "out", ref, fwd["value"])
     problem = _value_problem(spec, ctx, spec.out_name, ref, fwd["value"],
-                             what_wrong="is wrong", fallback_bug="wrong_forward")
+                             what_wrong="is wrong", fallback_bug="wrong_forward",
+                             shapes=_shapes_text(plan, d_out=False))
     if problem:
         return problem
     for variant in spec.variants:
@@ -117,7 +140,7 @@ def _check_gradients(spec, plan, seen, d_out, label):
                                f"d_out={spec.default_d_out})",
                           bug="backward_no_default_d_out"), None
         return failed(spec.name, f"{label} raised an error", where=seen["error"],
-                      hint="try your backward on a small example; the line above is yours",
+                      hint=_error_hint(plan, seen["error"], "backward"),
                       bug="backward_error"), None
     if seen["mutated"]:
         which = ", ".join(seen["mutated"]) + " (its values changed during the call)"
@@ -158,7 +181,8 @@ def _check_gradients(spec, plan, seen, d_out, label):
         problem = _value_problem(
             spec, ctx, f"d_{n}", refs[n], got[n], what_wrong="is wrong",
             fallback_bug=f"wrong_d_{n}",
-            extra=f", the shape of {n}" if np.ndim(refs[n]) else "")
+            extra=f", the shape of {n}" if np.ndim(refs[n]) else "",
+            shapes=_shapes_text(plan))
         if problem:
             return problem, None
     return None, got

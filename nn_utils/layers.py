@@ -100,6 +100,11 @@ AFFINE = register_layer(LayerSpec(
                     "the bias is missing: out = inputs @ weight + bias"),
         Fingerprint("transposed_d_weight", "weight", lambda c: c.ref.T,
                     "d_weight looks transposed: use inputs.T @ d_out (shape (D, H))"),
+        Fingerprint("d_weight_from_output", "weight",
+                    lambda c: (c.arrays["inputs"] @ c.arrays["weight"]
+                               + c.arrays["bias"]).T @ c.d_out,
+                    "d_weight uses the forward output: it needs the forward inputs, "
+                    "inputs.T @ d_out"),
         Fingerprint("transposed_d_inputs", "inputs", lambda c: c.ref.T,
                     "d_inputs looks transposed: use d_out @ weight.T (shape (N, D))"),
         Fingerprint("d_bias_mean", "bias", lambda c: c.ref / c.dims["N"],
