@@ -9,11 +9,13 @@ the executed notebooks and a status.  It decides no score.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 
 import nbformat
@@ -23,12 +25,29 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from ._assemble import MIME
 from ._kernels import fork_server, kernel_manager, kill_tree
 
-__all__ = ["execute_payload", "MAX_CELL_OUTPUT", "kernel_env"]
+__all__ = ["execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
 
 MAX_CELL_OUTPUT = 200_000          # bytes of student output kept per cell
 MAX_RECORD = 16 * 1024 * 1024      # one check observation record
 _TIMEOUT_ERROR = {"ename": "CellTimeoutError", "evalue": "", "traceback": []}
 _MEMORY_ERRORS = {"MemoryError", "ResourceExhaustedError"}
+_running: set[int] = set()  # kernel pids of this process's workers, for an interrupted batch
+_running_lock = threading.Lock()
+
+
+def kill_running() -> None:
+    """Kill every kernel (and its children) that this process's workers are running."""
+    with _running_lock:
+        pids = list(_running)
+    for pid in pids:
+        kill_tree(pid)
+
+
+def _track(km, add: bool) -> None:
+    pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
+    if pid:
+        with _running_lock:
+            (_running.add if add else _running.discard)(pid)
 
 
 class _BoundedClient(NotebookClient):
@@ -89,6 +108,7 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
     client = _BoundedClient(
         nb, km=km, timeout=payload["timeout"], startup_timeout=120, allow_errors=True,
         interrupt_on_timeout=True, record_timing=False, skip_cells_with_tag="",
+        on_notebook_start=lambda notebook: _track(km, True),
         error_on_timeout={**_TIMEOUT_ERROR, "evalue": f"cell ran longer than {payload['timeout']} s"})
     client._used, client._timed_out = {}, False
     status, detail = "ok", ""
@@ -109,10 +129,12 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
         pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
         if pid:
             kill_tree(pid)
+            _track(km, False)
         try:
             await asyncio.wait_for(km.shutdown_kernel(now=True), 10)
         except Exception:  # noqa: BLE001 - the kernel is already gone
             pass
+        atexit.unregister(client._cleanup_kernel)  # left registered when a start fails
     return status, detail
 
 

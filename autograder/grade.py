@@ -22,6 +22,7 @@ import nbformat
 
 from . import UsageError
 from ._assemble import assemble, preamble_source
+from ._execute import kill_running
 from ._feedback import feedback_html
 from ._kernels import close_fork_servers
 from ._score import score_cell
@@ -235,6 +236,7 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
         csv_path = store.write_csv(sorted(set(found) | {r["student"] for r in rows}))
     finally:
         store.close()
+        kill_running()
         close_fork_servers()
     _summary(rows)
     skipped = len(rows) - len(todo)
