@@ -54,6 +54,8 @@ BUGS = (
         "for k in range(N + 1):", "for k in range(1, N + 1):"),
     Bug("gradient_tape", "rebinds_weight_instead_of_assign", "fit",
         "w.assign_sub(lr * g)", "w = w - lr * g"),
+    Bug("tf_basics", "minimise_ascends", "minimise-square",
+        "x.assign_sub(", "x.assign_add("),
     Bug("numpy_framework", "sgd_rebinds_param", "sgd",
         "param -= self.lr * grad", "param = param - self.lr * grad"),
 )

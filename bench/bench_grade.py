@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,8 @@ sys.path.insert(0, str(REPO))
 from autograder import _students, demo  # noqa: E402  (needs the repository on sys.path)
 
 __all__ = ["build", "cell_seconds", "scores", "main"]
+
+_TF_IMPORT = re.compile(r"^\s*(import|from)\s+tensorflow\b", re.M)
 
 
 def build(course: Path, dest: Path, assignment: str, copies: int) -> list[str]:
@@ -59,21 +62,29 @@ def scores(course: Path, assignment: str) -> dict[tuple[str, str], float]:
                 for sub in gb.assignment_submissions(assignment) for nb in sub.notebooks}
 
 
-def cell_seconds(course: Path, assignment: str) -> float:
-    """Sum over every autograded notebook of its code cells' execution times."""
-    total = 0.0
+def _seconds(timing: dict) -> float:
+    start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+    if not (start and end):
+        return 0.0
+    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def cell_seconds(course: Path, assignment: str) -> tuple[float, float]:
+    """(all cells, cells that import tensorflow): summed execution times of every
+    code cell of every autograded notebook, from nbclient's timing metadata."""
+    total = imports = 0.0
     for path in (course / "autograded").glob(f"*/{assignment}/*.ipynb"):
         try:
             cells = json.loads(path.read_text())["cells"]
         except (OSError, ValueError, KeyError):
             continue
         for cell in cells:
-            timing = cell.get("metadata", {}).get("execution", {})
-            start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
-            if start and end:
-                total += (datetime.fromisoformat(end.replace("Z", "+00:00"))
-                          - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
-    return total
+            seconds = _seconds(cell.get("metadata", {}).get("execution", {}))
+            source = "".join(cell.get("source", ""))
+            total += seconds
+            imports += seconds if _TF_IMPORT.search(source) else 0.0
+    return total, imports
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,17 +120,19 @@ def main(argv: list[str] | None = None) -> int:
                           fast, scratch / "autograder.log")
         ref, got = scores(plain, args.assignment), scores(fast, args.assignment)
         differ = sorted(k for k in set(ref) | set(got) if ref.get(k) != got.get(k))
-        cells_nb = cell_seconds(plain, args.assignment)
-        cells_ag = cell_seconds(fast, args.assignment)
-        limit = cells_ag / args.workers
-        print(f"nbgrader autograde : {t_nb:7.1f} s  {n / t_nb:6.3f} submissions/s  "
-              f"(exit {s_nb}; cells ran {cells_nb:.1f} s)")
+        cells, imports = cell_seconds(plain, args.assignment)
+        # The notebooks' own work, as nbgrader's kernels timed it; the grader's
+        # warm kernels pay the TensorFlow import once per worker, not per notebook.
+        limit = (cells - imports) / args.workers
+        print(f"nbgrader autograde : {t_nb:7.1f} s  {n / t_nb:6.3f} submissions/s  (exit {s_nb})")
         print(f"autograder grade   : {t_ag:7.1f} s  {n / t_ag:6.3f} submissions/s  "
-              f"(exit {s_ag}; {args.workers} workers; cells ran {cells_ag:.1f} s)")
+              f"(exit {s_ag}; {args.workers} workers)")
         print(f"speed-up           : {t_nb / t_ag:.1f}x")
-        print(f"limit              : the notebooks' own cells need {cells_ag:.1f} s, "
-              f"{limit:.1f} s on {args.workers} workers; the grader took {t_ag:.1f} s "
-              f"({100 * limit / t_ag:.0f}% of the limit)" if t_ag else "")
+        print(f"limit              : cells ran {cells:.1f} s under nbgrader, {imports:.1f} s of "
+              f"it importing tensorflow; the rest on {args.workers} workers is {limit:.1f} s, "
+              f"so the grader ran at {100 * limit / t_ag:.0f}% of the limit "
+              f"(best possible speed-up {t_nb / limit:.1f}x)" if limit > 0 else
+              "limit              : no cell timings found")
         if differ:
             print(f"scores DIFFER for {len(differ)} of {len(ref)} notebooks:")
             for key in differ[:20]:
