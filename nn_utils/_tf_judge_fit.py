@@ -23,8 +23,9 @@ _LOSS_RTOL, _LOSS_ATOL = 1e-4, 1e-5
 _PARAM_RTOL, _PARAM_ATOL = 1e-3, 2e-6
 _LOOSE = 2e-2  # how close a known mistake's weights must come to be named
 _LAYOUT = 1e-3  # a misplaced loss is the right float32 number in the wrong place
-_LR_HINT = ("update each variable in place after computing the gradients inside the "
-            "tape: w.assign_sub(lr * g) (or tf.keras.optimizers.SGD(lr).apply_gradients)")
+_LR_HINT = ("one plain gradient-descent step per epoch on the whole training set: "
+            "w.assign_sub(lr * g) for each variable, with g from the GradientTape (or "
+            "tf.keras.optimizers.SGD(lr) without momentum); no mini-batches, no Adam")
 
 
 class _Context:
@@ -76,6 +77,8 @@ def _row0_losses(theta, X, Y):
         "mse_loss": float(np.mean((p - onehot) ** 2)),
         "mse_loss_rows": float(np.mean(np.sum((p - onehot) ** 2, axis=1))),
         "from_logits": float(-np.mean(np.sum(onehot * log_softmax_of_p, axis=1))),
+        "accuracy_history": ref.accuracy(theta, X, Y) / 100,
+        "accuracy_percent_history": ref.accuracy(theta, X, Y),
     }
 
 
@@ -84,6 +87,8 @@ _LOSS_HINTS = {
     "mse_loss": "this is a mean squared error: use the sparse categorical cross-entropy",
     "mse_loss_rows": "this is a squared error: use the sparse categorical cross-entropy",
     "from_logits": "the model outputs probabilities: do not pass from_logits=True",
+    **dict.fromkeys(("accuracy_history", "accuracy_percent_history"),
+                    "that is the accuracy: the history holds the cross-entropy losses"),
 }
 
 
@@ -179,6 +184,11 @@ def _param_bug(ctx, seen):
                            f"the model took {epochs - 1} updates for N={epochs}: "
                            "loop N times"))
     on_test = ref.trajectory(start, *ctx.test, ctx.lr, epochs)[-1]
+    if epochs >= 2:  # the first step of momentum SGD is plain gradient descent
+        candidates.append(("momentum", ref.trajectory(start, *ctx.train, ctx.lr, epochs,
+                                                      momentum=0.9)[-1],
+                           "the steps carry momentum: plain gradient descent moves each "
+                           "variable by -lr * g only (SGD(lr) without momentum)"))
     candidates.append(("trained_on_test", on_test,
                        "the gradient must come from the training set (X_train, Y_train)"))
     for bug, target, hint in candidates:
@@ -228,8 +238,14 @@ def _check_rows(ctx, got):
                   expected=ctx.history[k], got=got[k], bug=bug, hint=hint)
 
 
+# log records and warnings (TensorFlow's C++ log, Python logging, warnings) are not
+# the student's progress lines, even though they hold digits
+_LOG_LINE = re.compile(r"^\s*(?:[IWEF]\d{4} |(?:WARNING|INFO|ERROR|DEBUG)\b)|Warning\b")
+
+
 def _check_printing(ctx, seen):
-    if ctx.epochs < 10 or any(re.search(r"\d", line) for line in seen.get("stdout", [])):
+    if ctx.epochs < 10 or any(re.search(r"\d", line) and not _LOG_LINE.search(line)
+                              for line in seen.get("stdout", [])):
         return None
     return failed(FIT, "fit printed no losses", where=ctx.call,
                   expected="a line with the losses at least every 10th epoch",

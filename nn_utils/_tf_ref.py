@@ -45,11 +45,15 @@ def grad(theta, X, Y) -> list:
     return [X.T @ d_pre, d_pre.sum(axis=0), hidden.T @ d_z, d_z.sum(axis=0)]
 
 
-def trajectory(theta, X, Y, lr, steps) -> list:
-    """Weights after 0, 1, ..., ``steps`` full-batch gradient-descent steps."""
+def trajectory(theta, X, Y, lr, steps, momentum=0.0) -> list:
+    """Weights after 0, 1, ..., ``steps`` full-batch gradient-descent steps
+    (with ``momentum``: Keras's SGD velocity ``v = momentum * v - lr * g``)."""
     path = [[np.asarray(t, np.float64) for t in theta]]
+    velocity = [np.zeros_like(t) for t in path[0]]
     for _ in range(steps):
-        path.append([t - lr * g for t, g in zip(path[-1], grad(path[-1], X, Y))])
+        velocity = [momentum * v - lr * g
+                    for v, g in zip(velocity, grad(path[-1], X, Y))]
+        path.append([t + v for t, v in zip(path[-1], velocity)])
     return path
 
 
@@ -78,7 +82,7 @@ def _margin(theta, X):
 def plan_evaluate(seed) -> dict:
     """Inputs for ``check_evaluate``: four calls, each ``(model, X, Y, name)``.
 
-    * main: N > 255 with more than 127 correct (an int8 count wraps);
+    * main: N > 355 with more than 255 correct (int8 and uint8 counts wrap);
     * other data: same model, a smaller set with a different accuracy
       (an evaluate that reads global data returns the same number twice);
     * other model: same data, output columns swapped (every prediction flips);
@@ -100,7 +104,7 @@ def plan_evaluate(seed) -> dict:
         right[rng.permutation(len(X))[:int(round(frac * len(X)))]] = True
         return X, np.where(right, pred, 1 - pred).astype(np.int8)
 
-    n_main, n_other = int(rng.integers(280, 331)), int(rng.integers(37, 62))
+    n_main, n_other = int(rng.integers(360, 421)), int(rng.integers(37, 62))
     X_main, Y_main = labelled(pool[:n_main], rng.uniform(0.72, 0.9))
     X_other, Y_other = labelled(pool[n_main:n_main + n_other], rng.uniform(0.5, 0.66))
     class0 = pool[predicted == 0]

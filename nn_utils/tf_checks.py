@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
+import tempfile
 
 import numpy as np
 
@@ -84,12 +87,40 @@ def build_model(theta):
                         _Dense(theta[2], theta[3], tf.nn.softmax)])
 
 
+@contextlib.contextmanager
+def _descriptor_output():
+    """Collect what is written straight to file descriptors 1 and 2 (``tf.print``
+    writes there, past ``sys.stdout``); yields the list the lines are put in."""
+    lines: list[str] = []
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()  # earlier output stays where it was going
+    with tempfile.TemporaryFile() as sink:
+        saved = []
+        try:
+            for fd in (1, 2):
+                saved.append((fd, os.dup(fd)))
+                os.dup2(sink.fileno(), fd)
+        except OSError:  # no such descriptors here: Python-level capture only
+            pass
+        try:
+            yield lines
+        finally:
+            for fd, copy in saved:
+                os.dup2(copy, fd)
+                os.close(copy)
+            sink.seek(0)
+            lines.extend(sink.read().decode(errors="replace").splitlines())
+
+
 def _quiet_call(fn, *args):
-    """``_probe.call`` with the student's prints captured: (result, stdout lines)."""
+    """``_probe.call`` with everything the student prints captured -- ``print`` to
+    stdout or stderr, ``tf.print`` -- as (result, lines)."""
     out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with _descriptor_output() as raw, contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(out):
         result = _probe.call(fn, *args)
-    return result, out.getvalue().splitlines()[:_MAX_LINES]
+    return result, (out.getvalue().splitlines() + raw)[:_MAX_LINES]
 
 
 def _values(variables):

@@ -105,3 +105,65 @@ def test_a_numpy_check_imports_no_tensorflow_and_nn_utils_imports_fast():
     assert flag == "no TF"
     # numpy is imported first: this times nn_utils's own import
     assert float(elapsed) < 0.3, elapsed
+
+
+# ------------------------------------------------------------ TensorFlow checks
+TF_CHECKS = {"evaluate": nn_utils.check_evaluate, "fit": nn_utils.check_fit}
+
+
+@pytest.fixture(scope="module")
+def tfv():
+    """The TensorFlow variants, imported only when a TensorFlow test runs."""
+    import redteam_tf_variants
+    return redteam_tf_variants
+
+
+def _rejections(name, functions, seeds):
+    return [f"{fn.__name__} seed {seed}:\n{v.message}" for fn in functions for seed in seeds
+            for v in [verdict(name, fn, seed)] if not v.ok]
+
+
+@pytest.mark.slow
+def test_correct_evaluate_styles_pass(tfv, capfd):
+    assert not _rejections("evaluate", tfv.EVALUATE_OK, range(8))
+
+
+@pytest.mark.slow
+def test_correct_fit_styles_pass(tfv, capfd):
+    """Includes tf.print (file descriptor 2), print to stderr and a stray warning."""
+    assert not _rejections("fit", tfv.FIT_OK, range(3))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["evaluate", "fit"])
+def test_plausible_tf_bugs_fail_with_a_named_bug(tfv, name, capfd):
+    bugs = tfv.EVALUATE_BUGS if name == "evaluate" else tfv.FIT_BUGS
+    wrong = []
+    for fn, (bug, fragment) in bugs.items():
+        for seed in (0, 5):
+            result = verdict(name, fn, seed)
+            if result.ok or result.bug != bug or fragment not in result.message:
+                wrong.append(f"{fn.__name__} seed {seed}: {result.bug}\n{result.message}")
+            assert len(result.message.splitlines()) <= 6 and "nn_utils" not in result.message
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.slow
+def test_fit_checks_do_not_leak_captured_descriptors(tfv, capfd):
+    """After a check, file descriptors 1 and 2 are the caller's again."""
+    TF_CHECKS["fit"](tfv.fit_tf_print, seed=1)
+    print("after the check")
+    os.write(2, b"raw after\n")
+    out, err = capfd.readouterr()
+    assert "after the check" in out and "raw after" in err
+    assert "fit: " in out or "check_fit" in out
+
+
+def test_eight_bit_counts_wrap_in_the_main_evaluate_input():
+    """uint8 counts wrap past 255: the main input must have more correct samples."""
+    from nn_utils import _tf_ref
+    for seed in range(50):
+        case = _tf_ref.plan_evaluate(seed)["cases"][0]
+        theta = _tf_ref.plan_evaluate(seed)["models"][case["model"]]
+        correct = round(_tf_ref.accuracy(theta, case["X"], case["Y"]) * len(case["Y"]) / 100)
+        assert correct > 255, (seed, correct)
