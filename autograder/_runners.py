@@ -13,7 +13,7 @@ from . import UsageError
 from ._execute import execute_payload
 from ._kernels import fork_server
 
-__all__ = ["run_local", "run_dask", "error_outcome"]
+__all__ = ["connect", "run_local", "run_dask", "error_outcome"]
 
 
 def error_outcome(key: str, exc: BaseException) -> dict:
@@ -40,20 +40,22 @@ def run_local(payloads: Iterable[dict], workers: int) -> Iterator[tuple[str, dic
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def run_dask(payloads: Iterable[dict], address: str) -> Iterator[tuple[str, dict]]:
-    """Execute payloads as tasks on the Dask cluster whose scheduler is at ``address``."""
-    from distributed import Client, as_completed
+def connect(address: str, timeout: str = "10s"):
+    """A Dask client for the scheduler at ``address`` (one readable error if unreachable)."""
+    from distributed import Client
     try:
-        client = Client(address, timeout="20s")
+        return Client(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    try:
-        futures = {client.submit(execute_payload, p, key=f"grade-{p['key']}-{p['nonce'][:8]}",
-                                 pure=False, retries=1): p["key"] for p in payloads}
-        for future in as_completed(futures):
-            try:
-                yield futures[future], future.result()
-            except Exception as exc:  # noqa: BLE001 - a lost worker is one row, not a crash
-                yield futures[future], error_outcome(futures[future], exc)
-    finally:
-        client.close()
+
+
+def run_dask(payloads: Iterable[dict], client) -> Iterator[tuple[str, dict]]:
+    """Execute payloads as tasks on the cluster of ``client``."""
+    from distributed import as_completed
+    futures = {client.submit(execute_payload, p, key=f"grade-{p['key']}-{p['nonce'][:8]}",
+                             pure=False, retries=1): p["key"] for p in payloads}
+    for future in as_completed(futures):
+        try:
+            yield futures[future], future.result()
+        except Exception as exc:  # noqa: BLE001 - a lost worker is one row, not a crash
+            yield futures[future], error_outcome(futures[future], exc)

@@ -25,6 +25,7 @@ from ._assemble import assemble, preamble_source
 from ._execute import kill_running
 from ._feedback import feedback_html
 from ._kernels import close_fork_servers
+from ._runners import connect, run_dask, run_local
 from ._score import score_cell
 from ._store import Store, read_record, submission_sha256, utc_now
 
@@ -221,6 +222,7 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     settings = {"timeout": float(timeout), "threads": None if scheduler else max(1, (os.cpu_count() or 1) // workers), "submission_timeout": float(submission_timeout),
                 "fork": bool(fork), "preload": preload,
                 "limits": {"memory": parse_size(memory), "processes": processes, "core": 0}}
+    client = connect(scheduler) if scheduler else None
     store = Store(course, assignment, sources)
     rows, todo, infos = [], [], {}
     try:
@@ -232,10 +234,12 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
                 continue
             payload, infos[student] = _prepare(course, assignment, student, sources, files, settings)
             todo.append(payload)
-        rows += _grade(course, assignment, todo, infos, store, workers, scheduler, progress)
+        rows += _grade(course, assignment, todo, infos, store, workers, client, progress)
         csv_path = store.write_csv(sorted(set(found) | {r["student"] for r in rows}))
     finally:
         store.close()
+        if client is not None:
+            client.close()
         kill_running()
         close_fork_servers()
     _summary(rows)
@@ -245,12 +249,11 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     return 1 if todo and errors == len(todo) else 0
 
 
-def _grade(course, assignment, todo, infos, store, workers, scheduler, progress) -> list[dict]:
+def _grade(course, assignment, todo, infos, store, workers, client, progress) -> list[dict]:
     from tqdm import tqdm
-    from ._runners import run_dask, run_local
     runnable = [p for p in todo if p["notebooks"]]
-    if scheduler:
-        stream = run_dask(runnable, scheduler)
+    if client is not None:
+        stream = run_dask(runnable, client)
     else:
         stream = run_local(runnable, workers)
     idle = ((p["key"], {"key": p["key"], "status": "ok", "detail": "", "duration_s": 0.0,

@@ -119,3 +119,36 @@ def test_rerun_grades_nothing_new(graded, capsys):
     assert grade.main(course=course, assignment="tiny", progress=False) == 0
     assert (course / "autograder.log").read_text() == before
     assert f"0 graded, {len(EXPECTED)} already graded" in capsys.readouterr().out
+
+
+DASK_SUBSET = ["full_marks", "wrong_relu__relu_zero", "kernel_exit__kernel_died",
+               "malformed_json__malformed", "untouched_release__zero"]
+
+
+def _comparable(record: dict) -> tuple:
+    return (record["status"], record["score"],
+            [(t["grade_id"], t["points"], t["ok"], t["bug"]) for t in record["tests"]])
+
+
+def test_dask_cluster_gives_the_local_results(graded, tmp_path):
+    from distributed import LocalCluster
+    local, _ = graded
+    course = make_course(tmp_path / "course", students=DASK_SUBSET)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, scheduler_port=0) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1")
+        status = grade.main(course=course, assignment="tiny", scheduler=cluster.scheduler_address,
+                            timeout=5, submission_timeout=60, progress=False)
+    assert status == 0
+    for student in DASK_SUBSET:
+        assert _comparable(read_record(course, student, "tiny")) == \
+            _comparable(read_record(local, student, "tiny")), student
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
+    from autograder import cli
+    course = make_course(tmp_path / "course", students=["full_marks"])
+    assert cli.main(["--course", str(course), "grade", "tiny", "--scheduler",
+                     "tcp://127.0.0.1:9", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autograder: error: cannot reach the Dask scheduler") and err.count("\n") == 1
