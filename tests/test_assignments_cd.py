@@ -24,7 +24,10 @@ from nbgrader_course import (RELEASE, SOURCE, autograde, cell_output_text, confi
 
 ASSIGNMENTS = ("tf_basics", "tf_mlp")
 MANUAL_POINTS = {"tf_basics": 0, "tf_mlp": 20}   # points graded by hand, per assignment
-SOLUTION_SECONDS = 60                             # every solution notebook, TensorFlow import included
+# Budget of every solution notebook, TensorFlow import included.  Asserted on the
+# kernel's CPU time (its last cell prints it), which a busy shared machine does not
+# inflate the way it inflates wall time; the wall time is printed alongside.
+SOLUTION_SECONDS = 60
 
 
 def _cells(folder: Path, assignment: str):
@@ -127,6 +130,15 @@ def _grades(course: Path, run, student: str, assignment: str) -> dict:
         return {g.name: (g.auto_score, float(g.max_score), bool(g.needs_manual_grade)) for g in notebook.grades}
 
 
+def _cpu_seconds(notebook: Path) -> float:
+    """CPU seconds the grading kernel reported in the notebook's last cell."""
+    last = nbformat.read(str(notebook), as_version=4).cells[-1]
+    text = "".join(out.get("text", "") for out in last.get("outputs", []))
+    found = re.search(r"CPU time of this notebook: ([0-9.]+) s", text)
+    assert found, f"the last cell of {notebook.name} did not report its CPU time: {text!r}"
+    return float(found.group(1))
+
+
 def _execution_seconds(notebook: Path) -> float:
     """Time from the first cell's start to the last cell's reply, as the kernel recorded it."""
     stamps = []
@@ -167,9 +179,9 @@ def test_solution_gets_full_marks_and_manual_cells_wait_for_a_grader(course_run,
               for cell in nbformat.read(str(graded), as_version=4).cells
               for out in cell.get("outputs", []) if out.output_type == "error"]
     assert not errors, f"cells of the solution raised: {errors}"
-    seconds = _execution_seconds(graded)
-    print(f"{assignment}: solution notebook executed in {seconds:.1f} s")
-    assert seconds < SOLUTION_SECONDS
+    cpu, wall = _cpu_seconds(graded), _execution_seconds(graded)
+    print(f"{assignment}: solution notebook used {cpu:.1f} CPU s, {wall:.1f} s wall")
+    assert cpu < SOLUTION_SECONDS
 
 
 @pytest.mark.slow
