@@ -132,7 +132,7 @@ def _outcomes(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``autograder demo``."""
-    parser.add_argument("--dir", default="demo-class",
+    parser.add_argument("--dir", dest="directory", metavar="DIR", default="demo-class",
                         help="folder of the demo class, rebuilt from scratch (default: demo-class)")
     parser.add_argument("--students", type=int, default=30,
                         help="students in the class (default: 30)")
@@ -145,7 +145,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="per-cell time limit in seconds (default: the grader's)")
 
 
-def main(*, course: str = ".", dir: str = "demo-class", students: int = 30,
+def main(*, course: str = ".", directory: str = "demo-class", students: int = 30,
          assignments: list[str] | None = None, kinds: list[str] | None = None,
          workers: int | None = None, timeout: float | None = None) -> int:
     """Build, grade and report the demo class; ``kinds`` fixes each student's submission."""
@@ -159,7 +159,7 @@ def main(*, course: str = ".", dir: str = "demo-class", students: int = 30,
             raise ToolError(f"no assignment {', '.join(missing) or 'at all'} in {root / 'source'}")
         if students < 1:
             raise ToolError("--students must be at least 1")
-        dest = Path(dir).resolve()
+        dest = Path(directory).resolve()
         print(f"demo: building {len(kinds or []) or students} students x {len(chosen)} "
               f"assignment(s) ({', '.join(chosen)}) in {dest}")
         rows = build_class(root, dest, chosen, students, kinds)

@@ -113,10 +113,10 @@ def test_expected_outcome(kind, record, ok):
 def test_refuses_to_delete_a_folder_it_did_not_build(tmp_path, capsys):
     (tmp_path / "precious").mkdir()
     (tmp_path / "precious" / "thesis.tex").write_text("keep me")
-    assert demo.main(course=str(REPO), dir=str(tmp_path / "precious")) == 2
+    assert demo.main(course=str(REPO), directory=str(tmp_path / "precious")) == 2
     assert "is not a demo class" in capsys.readouterr().err
     assert (tmp_path / "precious" / "thesis.tex").exists()
-    assert demo.main(course=str(REPO), dir=str(REPO.parent)) == 2
+    assert demo.main(course=str(REPO), directory=str(REPO.parent)) == 2
     assert "would overwrite the course itself" in capsys.readouterr().err
 
 
@@ -127,7 +127,7 @@ def test_demo_small_class_end_to_end(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(_students, "BUGS", (dataclasses.replace(relu_bug, assignment="tiny"),))
     kinds = ["solution", "blank", "bug:relu_ignores_d_out", "malformed", "kernel_crash"]
     dest = tmp_path / "demo"
-    assert demo.main(course=str(REPO / "tests" / "fixtures" / "course"), dir=str(dest),
+    assert demo.main(course=str(REPO / "tests" / "fixtures" / "course"), directory=str(dest),
                      assignments=["tiny"], kinds=kinds, workers=2) == 0
     out = capsys.readouterr().out
     assert "UNEXPECTED" not in out and str(dest / "grades.csv") in out
