@@ -68,17 +68,21 @@ def _evaluate_call(case) -> str:
             f"on the '{case['name']}' input")
 
 
-def _evaluate_fingerprints(case, theta, got):
-    """(bug id, hint) of the known mistake that reproduces ``got``, if any."""
+_AXIS_HINT = "take the argmax over the class axis (axis=1), not over the samples (axis=0)"
+_GENERIC_HINT = ("accuracy = 100 * (number of samples whose most probable class, argmax "
+                 "over axis 1, equals Y) / len(Y)")
+
+
+def _mistakes(case, theta):
+    """What known mistakes return on this input: rows of (bug id, value in percent
+    units, hint).  A fraction is listed times 100 so rounding is judged alike."""
     Y = np.asarray(case["Y"], int)
     n, acc = len(Y), ref.accuracy(theta, case["X"], Y)
     count = int(round(acc * n / 100))
     wrapped = wrapped_int8(count)
-    axis0 = 100.0 * np.mean(np.argmax(ref.forward(theta, case["X"])[2], axis=0) == Y) \
-        if n == 2 else None
-    table = (  # a fraction is compared in percent, so rounding is judged alike
+    return (
         ("fraction", acc, "return a percentage: multiply the fraction of correct "
-                                "predictions by 100"),
+                          "predictions by 100"),
         ("count", count, "divide the number of correct predictions by len(Y) and "
                          "multiply by 100"),
         ("labels_flipped", 100 - acc, "this is the accuracy with the classes swapped: "
@@ -91,17 +95,21 @@ def _evaluate_fingerprints(case, theta, got):
         ("integer_mean", 100.0 * int(wrapped / n), "the mean of an integer tensor is "
                                                    "an integer: cast the hits to float32 "
                                                    "before tf.reduce_mean"),
-        ("argmax_axis", axis0, "take the argmax over the class axis (axis=1), not over "
-                               "the samples (axis=0)"),
     )
-    for bug, value, hint in table:
-        if value is not None and _near(100 * got if bug == "fraction" else got, value):
+
+
+def _named_mistake(plan, values, large):
+    """(bug id, hint) of the known mistake that reproduces every large input's value."""
+    tables = [_mistakes(plan["cases"][i], plan["models"][plan["cases"][i]["model"]])
+              for i in large]
+    for row, (bug, _, hint) in enumerate(tables[0]):
+        if all(_near(100 * values[i] if bug == "fraction" else values[i], table[row][1])
+               for i, table in zip(large, tables)):
             return bug, hint
-    if got < 0:
-        return "int8_overflow", "a negative accuracy: an integer count overflowed (int8 " \
-                                "wraps past 127); cast to float32 before summing"
-    return None, ("accuracy = 100 * (number of samples whose most probable class, "
-                  "argmax over axis 1, equals Y) / len(Y)")
+    if values[large[0]] < 0:
+        return "int8_overflow", ("a negative accuracy: an integer count overflowed (int8 "
+                                 "wraps past 127); cast to float32 before summing")
+    return None, _GENERIC_HINT
 
 
 def _scalar_values(plan, results, pair):
@@ -167,8 +175,7 @@ def judge_evaluate(plan, observed) -> Verdict:
         if verdict:
             return verdict
     first = wrong[0]
-    bug, hint = _evaluate_fingerprints(cases[first], plan["models"][cases[first]["model"]],
-                                       values[first])
+    bug, hint = _named_mistake(plan, values, [i for i in range(len(cases)) if i != pair])
     if bug is None:
         verdict = (_same_twice(cases, refs, values, 0, 1, "data sets", "ignores_arguments",
                                "score the X and Y passed as arguments, not global "
@@ -188,11 +195,12 @@ def _pair_shows_axis0(plan, results, pair):
     value = seen.get("value")
     if "error" in seen or value is None or np.ndim(value) != 0:
         return None
-    theta = plan["models"][case["model"]]
-    bug, hint = _evaluate_fingerprints(case, theta, float(value))
-    if bug != "argmax_axis":
+    Y, probabilities = case["Y"], ref.forward(plan["models"][case["model"]], case["X"])[2]
+    axis0 = 100.0 * np.mean(np.argmax(probabilities, axis=0) == Y)
+    if not _near(float(value), axis0):
         return None
     return failed(EVALUATE, "the predictions are taken over the wrong axis",
-                  where=_evaluate_call(case), expected=100.0, got=float(value),
-                  bug=bug, hint=hint)
+                  where=_evaluate_call(case), expected=ref.accuracy(
+                      plan["models"][case["model"]], case["X"], Y),
+                  got=float(value), bug="argmax_axis", hint=_AXIS_HINT)
 

@@ -217,6 +217,8 @@ def _param_bug(ctx, seen):
 
 def _check_params(ctx, seen):
     after, want = seen["after"], ctx.step(ctx.epochs)
+    if len(after) != len(want):
+        raise ValueError("a record with the wrong number of variables")
     close = _params_close(after, want, ctx.theta)
     if all(close):
         return None
