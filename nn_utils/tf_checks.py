@@ -154,7 +154,10 @@ def probe_fit(fit, plan) -> dict:
         result, lines = _quiet_call(fit, model, *[a.copy() for a in data],
                                     case["epochs"], case["lr"])
         seen = {"stdout": lines, "after": _values(originals)}
-        current = list(model.weights)
+        try:
+            current = list(model.weights)
+        except Exception:  # noqa: BLE001 - the student broke the model: data, not a crash
+            current = []
         seen["same_objects"] = len(current) == len(originals) and all(
             a is b for a, b in zip(current, originals))
         if not seen["same_objects"]:

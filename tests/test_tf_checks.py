@@ -160,3 +160,12 @@ def test_judges_run_without_tensorflow():
 def test_malformed_record_is_a_failed_verdict(name, record):
     verdict = _runner.judge_record(name, 0, record)
     assert not verdict.ok and verdict.bug == "bad_record"
+
+
+def test_a_model_broken_by_the_student_is_a_verdict_not_a_crash():
+    def fit_breaks_model(model, X_train, Y_train, X_test, Y_test, N, lr):
+        model.layers = None  # model.weights now raises
+        return np.zeros((N + 1, 2))
+
+    error, verdict = _run("fit", fit_breaks_model, 0)
+    assert error is not None and not verdict.ok
