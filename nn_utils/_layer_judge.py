@@ -30,8 +30,12 @@ def _shapes_text(plan, d_out=True) -> str:
     return ", ".join(shapes)
 
 
-def _error_hint(plan, error, method):
+def _error_hint(spec, plan, error, method):
     """A shape error gets the shapes of every array; any other error a generic hint."""
+    if "object is not callable" in error and " (line " not in error:
+        # the check's own call of the student's object: an instance was passed for a class
+        return (f"pass the class itself, not an object made from it: "
+                f"nn_utils.check_{spec.name}(YourClass)")
     if _SHAPE_ERROR.search(error.split(" (line ")[0]):
         return f"the shapes do not fit; here: {_shapes_text(plan, method == 'backward')}"
     return f"try your {method} on a small example; the line above is yours"
@@ -92,7 +96,7 @@ def _check_forward(spec, plan, observed):
     arrays = plan["arrays"]
     if "error" in fwd:
         return failed(spec.name, f"{spec.signature} raised an error", where=fwd["error"],
-                      hint=_error_hint(plan, fwd["error"], "forward"),
+                      hint=_error_hint(spec, plan, fwd["error"], "forward"),
                       bug="forward_error")
     if observed["forward_mutated"]:
         which = ", ".join(observed["forward_mutated"]) + " (its values changed during the call)"
@@ -140,7 +144,7 @@ def _check_gradients(spec, plan, seen, d_out, label):
                                f"d_out={spec.default_d_out})",
                           bug="backward_no_default_d_out"), None
         return failed(spec.name, f"{label} raised an error", where=seen["error"],
-                      hint=_error_hint(plan, seen["error"], "backward"),
+                      hint=_error_hint(spec, plan, seen["error"], "backward"),
                       bug="backward_error"), None
     if seen["mutated"]:
         which = ", ".join(seen["mutated"]) + " (its values changed during the call)"

@@ -16,8 +16,15 @@ __all__ = ["probe_layer"]
 
 
 def _forward(spec, student, arrays, held):
-    """One forward call; ``held["obj"]`` keeps the object backward must use."""
-    obj = spec.setup(student, arrays) if spec.setup is not None else student
+    """One forward call; ``held["obj"]`` keeps the object backward must use.
+
+    Without a ``setup`` adapter a class is accepted too (``check_affine(Affine)``,
+    a common slip for ``check_affine(Affine())``): each call gets a fresh instance.
+    """
+    if spec.setup is not None:
+        obj = spec.setup(student, arrays)
+    else:
+        obj = student() if isinstance(student, type) else student
     held["obj"] = obj
     if spec.forward is not None:
         return spec.forward(obj, arrays)

@@ -167,3 +167,19 @@ def test_eight_bit_counts_wrap_in_the_main_evaluate_input():
         theta = _tf_ref.plan_evaluate(seed)["models"][case["model"]]
         correct = round(_tf_ref.accuracy(theta, case["X"], case["Y"]) * len(case["Y"]) / 100)
         assert correct > 255, (seed, correct)
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT))
+def test_passing_the_class_instead_of_an_instance_is_accepted(name):
+    """check_affine(Affine) for check_affine(Affine()): the code is right, so it passes."""
+    result = verdict(name, CORRECT[name][0])
+    assert result.ok, result.message
+
+
+@pytest.mark.parametrize("name", ["weight_multiply", "sigmoid", "mean_squared_error"])
+def test_passing_an_instance_where_a_class_is_expected_gets_a_hint(name):
+    from framework_variants import CORRECT as FRAMEWORK
+    cls = FRAMEWORK[name][0]
+    instance = cls(np.ones((2, 2))) if name == "weight_multiply" else cls()
+    message = verdict(name, instance).message
+    assert f"check_{name}(YourClass)" in message and "class itself" in message, message
