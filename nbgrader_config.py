@@ -35,8 +35,9 @@ c.CourseDirectory.ignore = [
 ]
 
 # Per-cell time limit while grading.  The slowest cell of any solution notebook
-# (1000 epochs of the 2-512-512-2 model in gradient_tape) takes about 15 s on
-# two busy cores; 180 s leaves room for a slow machine and a slow student loop.
+# (1000 epochs of the 2-512-512-2 model in gradient_tape) took 15-29 s on two
+# shared cores, depending on load; 180 s leaves room for a slower machine and
+# a student's loop that is a few times slower than the solution's.
 c.Execute.timeout = 180
 c.Execute.startup_timeout = 120  # kernels start slowly when several run at once
 c.Execute.interrupt_on_timeout = True
