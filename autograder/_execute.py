@@ -23,7 +23,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from ._assemble import MIME
-from ._kernels import fork_server, kernel_manager, kill_tree
+from ._kernels import fork_server, kernel_manager
+from ._procs import kill_tree, members, usage
 
 __all__ = ["execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
 
@@ -102,6 +103,31 @@ def _exit_detail(code: int | None) -> str:
     return f"the kernel exited with status {code}"
 
 
+async def _watch(km, limits: dict, verdict: dict) -> None:
+    """Kill the submission when its processes together exceed the process or memory cap.
+
+    rlimits bound each process; this bounds the whole tree (a submission that
+    forks many processes, each under the per-process cap).
+    """
+    cap_procs, cap_memory = limits.get("processes"), limits.get("memory")
+    while True:
+        await asyncio.sleep(0.25)
+        pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
+        if not pid:
+            continue
+        tree = members(pid)
+        if cap_procs and len(tree) > cap_procs:
+            verdict.update(status="kernel-died",
+                           detail=f"killed: the submission ran more than {cap_procs} processes")
+        elif cap_memory and usage(tree) > cap_memory:
+            verdict.update(status="memory", detail="killed: the submission's processes used more "
+                           f"than {cap_memory / 1024 ** 3:.1f} GiB together")
+        else:
+            continue
+        kill_tree(pid)
+        return
+
+
 async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tuple[str, str]:
     server = fork_server(tuple(payload["preload"])) if payload.get("fork", True) else None
     km = kernel_manager(server, payload.get("limits") or {})
@@ -111,7 +137,8 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
         on_notebook_start=lambda notebook: _track(km, True),
         error_on_timeout={**_TIMEOUT_ERROR, "evalue": f"cell ran longer than {payload['timeout']} s"})
     client._used, client._timed_out = {}, False
-    status, detail = "ok", ""
+    status, detail, verdict = "ok", "", {}
+    watchdog = asyncio.ensure_future(_watch(km, payload.get("limits") or {}, verdict))
     try:
         await asyncio.wait_for(client.async_execute(cwd=workdir, env=env), budget)
         if client._timed_out:
@@ -126,6 +153,7 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
     except CellTimeoutError as exc:
         status, detail = "timeout", str(exc).splitlines()[0]
     finally:
+        watchdog.cancel()
         pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
         if pid:
             kill_tree(pid)
@@ -135,6 +163,8 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
         except Exception:  # noqa: BLE001 - the kernel is already gone
             pass
         atexit.unregister(client._cleanup_kernel)  # left registered when a start fails
+    if verdict:
+        return verdict["status"], verdict["detail"]
     return status, detail
 
 

@@ -27,18 +27,21 @@ import select
 import signal
 import socket
 import sys
+import time
 
 __all__ = ["apply_limits", "boot_kernel", "serve", "LIMITS_ENV"]
 
 LIMITS_ENV = "AUTOGRADER_LIMITS"
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
-# rlimit name -> resource constant; a value of None leaves the limit alone.
+_GIB = 1024 ** 3
+# limit name -> [(rlimit, value from the configured number)].  Memory caps the
+# private data of each process (RLIMIT_DATA: what numpy and TensorFlow allocate);
+# the address space gets headroom, since TensorFlow reserves much it never uses.
 _RLIMITS = {
-    "memory": resource.RLIMIT_AS,
-    "processes": resource.RLIMIT_NPROC,
-    "file_size": resource.RLIMIT_FSIZE,
-    "core": resource.RLIMIT_CORE,
+    "memory": [(resource.RLIMIT_DATA, lambda n: n), (resource.RLIMIT_AS, lambda n: 2 * n + 4 * _GIB)],
+    "file_size": [(resource.RLIMIT_FSIZE, lambda n: n)],
+    "core": [(resource.RLIMIT_CORE, lambda n: n)],
 }
 
 
@@ -50,18 +53,17 @@ def _prctl(option: int, value: int) -> None:
 
 
 def apply_limits(limits: dict) -> None:
-    """Apply ``{"memory": bytes, "processes": n, ...}`` to this process (and its children)."""
+    """Apply ``{"memory": bytes, "file_size": bytes, "core": 0}`` to this process and its children."""
     for key, value in (limits or {}).items():
-        if value is None or key not in _RLIMITS:
-            continue
-        soft, hard = resource.getrlimit(_RLIMITS[key])
-        value = int(value)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        try:
-            resource.setrlimit(_RLIMITS[key], (value, value))
-        except (ValueError, OSError):
-            pass
+        for rlimit, scale in _RLIMITS.get(key, []) if value is not None else []:
+            soft, hard = resource.getrlimit(rlimit)
+            target = int(scale(int(value)))
+            if hard != resource.RLIM_INFINITY:
+                target = min(target, hard)
+            try:
+                resource.setrlimit(rlimit, (target, target))
+            except (ValueError, OSError):
+                pass
 
 
 def boot_kernel(connection_file: str, limits: dict) -> None:
@@ -113,10 +115,16 @@ def _send(conn: socket.socket, message: dict) -> None:
 
 
 def _kill_session(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    from ._procs import kill_tree
+    kill_tree(pid)
+
+
+def _kill_orphans(server_pid: int, kernels) -> None:
+    """Kill processes re-parented to the server (daemons a kernel left behind)."""
+    from ._procs import kill_tree, process_table
+    for pid, (ppid, _) in process_table().items():
+        if ppid == server_pid and pid not in kernels:
+            kill_tree(pid)
 
 
 def serve(path: str, preload: list[str]) -> None:
@@ -143,6 +151,7 @@ def serve(path: str, preload: list[str]) -> None:
     server_pid = os.getpid()
     buffers: dict[socket.socket, bytes] = {}
     print("ready", flush=True)
+    swept = 0.0
     while True:
         ready, _, _ = select.select([listener, *buffers], [], [], 0.05)
         if os.getppid() != parent:  # the grader died (even by kill -9): stop, with all kernels
@@ -166,6 +175,9 @@ def serve(path: str, preload: list[str]) -> None:
                 pid = _fork_kernel(json.loads(line), server_pid, [listener, *buffers])
                 children[pid] = sock
                 _send(sock, {"pid": pid})
+        if time.monotonic() - swept > 1.0:
+            swept = time.monotonic()
+            _kill_orphans(server_pid, children)
         while True:  # reap kernels and re-parented orphans
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)

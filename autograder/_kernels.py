@@ -27,9 +27,10 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Dict, Instance, Unicode
 
 from ._forkserver import LIMITS_ENV
+from ._procs import kill_tree
 
-__all__ = ["ForkServer", "ForkServerProvisioner", "close_fork_servers", "fork_server", "kernel_manager",
-           "kill_tree", "PROVISIONER"]
+__all__ = ["ForkServer", "ForkServerProvisioner", "close_fork_servers", "fork_server",
+           "kernel_manager", "kill_tree", "PROVISIONER"]
 
 PROVISIONER = "autograder-fork"
 _BOOT = [sys.executable, "-m", "autograder._forkserver"]
@@ -183,46 +184,3 @@ def kernel_manager(server: ForkServer | None, limits: dict) -> AsyncKernelManage
         spec = KernelSpec(argv=argv, display_name="Python 3 (graded)", language="python",
                           env={LIMITS_ENV: json.dumps(limits)})
     return AsyncKernelManager(kernel_name="graded", kernel_spec_manager=_OneSpec(spec=spec))
-
-
-def _process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, session id), read from /proc."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read().decode(errors="replace")
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        table[int(entry)] = (int(fields[1]), int(fields[3]))
-    return table
-
-
-def kill_tree(pid: int) -> int:
-    """SIGKILL ``pid``, its session and all its descendants; return how many were signalled."""
-    if not os.path.isdir("/proc"):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-        return 0
-    table = _process_table()
-    doomed = {p for p, (_, sid) in table.items() if sid == pid} | {pid}
-    grew = True
-    while grew:
-        more = {p for p, (ppid, _) in table.items() if ppid in doomed} - doomed
-        doomed |= more
-        grew = bool(more)
-    doomed.discard(os.getpid())
-    count = 0
-    for victim in doomed:
-        if victim in table:
-            try:
-                os.kill(victim, signal.SIGKILL)
-                count += 1
-            except OSError:
-                pass
-    return count

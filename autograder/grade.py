@@ -199,12 +199,13 @@ def add_arguments(parser) -> None:
 
 
 def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
-         submission_timeout=600.0, memory="4G", processes=512, force=False, students=None,
+         submission_timeout=600.0, memory="4G", processes=64, force=False, students=None,
          progress=True, fork=True) -> int:
     """Grade ``assignment``; write gradebook, autograded/, feedback/, grades.csv. Returns exit status.
 
     ``timeout`` is per cell (None: the course's ``Execute.timeout``), ``submission_timeout``
-    per submission, ``memory`` the cap per submission ("4G"; "none" for no cap).
+    per submission, ``memory`` the cap per submission ("4G"; "none" for no cap), ``processes``
+    the most processes a submission may run at once.
     """
     course = Path(course).resolve()
     if not course.is_dir():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autograder import grade
-from autograder._kernels import _process_table
+from autograder._procs import process_table
 from autograder._store import CSV_COLUMNS, read_record
 
 pytestmark = pytest.mark.slow
@@ -28,6 +28,10 @@ EXPECTED = {
     "infinite_loop__timeout": ("timeout", 2),
     "kernel_exit__kernel_died": ("kernel-died", 2),
     "segfault__kernel_died": ("kernel-died", 2),
+    "allocate_6gib__memory": ("memory", 2),
+    "spawn_100_processes__kernel_died": ("kernel-died", 2),
+    "background_daemon__full_marks": ("ok", 4),
+    "output_flood__full_marks": ("ok", 4),
     "malformed_json__malformed": ("malformed", 0),
     "no_notebook__missing": ("missing", 0),
 }
@@ -48,7 +52,7 @@ def make_course(root: Path, students=EXPECTED) -> Path:
 
 
 def descendants() -> set[int]:
-    table, mine, grew = _process_table(), {os.getpid()}, True
+    table, mine, grew = process_table(), {os.getpid()}, True
     while grew:
         more = {p for p, (ppid, _) in table.items() if ppid in mine} - mine
         mine |= more
@@ -111,6 +115,19 @@ def test_outputs_csv_log_feedback(graded):
 
 def test_no_process_is_left_behind(graded):
     assert not descendants()
+    for pid in os.listdir("/proc"):   # the daemon a submission double-forked is gone too
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                assert fh.read() != b"sleep\0" + b"3017\0"
+        except (OSError, ValueError):
+            pass
+
+
+def test_output_floods_are_trimmed(graded):
+    course, _ = graded
+    for folder in ("autograded", "feedback"):
+        for path in (course / folder / "output_flood__full_marks" / "tiny").iterdir():
+            assert path.stat().st_size < 1_000_000, path
 
 
 def test_rerun_grades_nothing_new(graded, capsys):
