@@ -23,7 +23,8 @@ _LOSS_RTOL, _LOSS_ATOL = 1e-4, 1e-5
 _PARAM_RTOL, _PARAM_ATOL = 1e-3, 2e-6
 _LOOSE = 2e-2  # how close a known mistake's weights must come to be named
 _LAYOUT = 1e-3  # a misplaced loss is the right float32 number in the wrong place
-_LR_HINT = ("one plain gradient-descent step per epoch on the whole training set: "
+_LR_HINT = ("one plain gradient-descent step per epoch on the whole training set "
+            "(the X_train, Y_train arguments): "
             "w.assign_sub(lr * g) for each variable, with g from the GradientTape (or "
             "tf.keras.optimizers.SGD(lr) without momentum); no mini-batches, no Adam")
 
@@ -145,7 +146,7 @@ def _whole_history_bug(ctx, got):
     return None
 
 
-def _check_row0(ctx, got):
+def _check_row0(ctx, got, seen):
     if _losses_close(got[0], ctx.history[0]):
         return None
     named = _whole_history_bug(ctx, got)
@@ -158,6 +159,12 @@ def _check_row0(ctx, got):
                     break
             if named:
                 break
+    untouched = seen.get("same_objects", True) and all(
+        np.array_equal(np.asarray(a, np.float64), t) for a, t in zip(seen["after"], ctx.theta))
+    if named is None and untouched:
+        named = "ignores_model", ("the model passed to fit never changed and these are not "
+                                  "its losses: train and evaluate the model argument, not "
+                                  "a global one")
     bug, hint = named or ("wrong_loss", "the mean sparse categorical cross-entropy of "
                           "the model's probabilities, e.g. tf.reduce_mean(tf.keras.losses."
                           "sparse_categorical_crossentropy(Y, model(X)))")
@@ -274,7 +281,7 @@ def judge_fit(plan, observed) -> Verdict:
                               got=seen.get("desc"), bug="history_not_array",
                               hint="return np.array(history) of float losses")
             got = np.asarray(got, np.float64)
-            verdict = (_check_history_shape(ctx, got) or _check_row0(ctx, got)
+            verdict = (_check_history_shape(ctx, got) or _check_row0(ctx, got, seen)
                        or _check_params(ctx, seen) or _check_rows(ctx, got)
                        or _check_printing(ctx, seen))
         if verdict is not None:

@@ -430,7 +430,43 @@ def fitb_silent_with_warning(model, X_train, Y_train, X_test, Y_test, N, lr):
     return np.array(history)
 
 
+# what a notebook's earlier cells leave behind: a model and data sets
+_RNG = np.random.default_rng(1)
+NOTEBOOK_X = _RNG.uniform(-1, 1, (40, 2)).astype(np.float32)
+NOTEBOOK_Y = (NOTEBOOK_X[:, 0] > 0).astype(np.int8)
+
+
+def _notebook_model():
+    from nn_utils.tf_checks import build_model
+    shapes = ((2, 3), (3,), (3, 2), (2,))
+    return build_model([_RNG.normal(0, 1, shape).astype(np.float32) for shape in shapes])
+
+
+NOTEBOOK_MODEL = _notebook_model()
+
+
+def fitb_global_model(m, X_train, Y_train, X_test, Y_test, N, lr):
+    """Names its parameter m but trains the notebook's global ``model``."""
+    return fit_assign(NOTEBOOK_MODEL, X_train, Y_train, X_test, Y_test, N, lr)
+
+
+def fitb_global_data(model, X_train, Y_train, X_test, Y_test, N, lr):
+    """Takes the gradient on the notebook's data instead of the X_train argument."""
+    history = [_both(model, X_train, Y_train, X_test, Y_test)]
+    for epoch in range(N):
+        with tf.GradientTape() as tape:
+            loss = scce(NOTEBOOK_Y, model(NOTEBOOK_X))
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+            w.assign_sub(lr * g)
+        history.append(_both(model, X_train, Y_train, X_test, Y_test))
+        if (epoch + 1) % 10 == 0:
+            print(epoch + 1, history[-1])
+    return np.array(history)
+
+
 FIT_BUGS = {
+    fitb_global_model: ("ignores_model", "not a global one"),
+    fitb_global_data: ("wrong_update", "X_train, Y_train arguments"),
     fitb_momentum: ("momentum", "momentum"),
     fitb_adam: ("wrong_update", "no Adam"),
     fitb_minibatch: ("wrong_update", "no mini-batches"),
