@@ -7,6 +7,9 @@ objective ``F = sum(d_out * forward(x + s u))`` at the plan's perturbed points.
 """
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 
 from ._probe import as_array, call
@@ -89,19 +92,10 @@ def _backward_after(spec, held, given, arrays, d_out) -> dict:
     return seen
 
 
-def probe_layer(spec, student, plan: dict) -> dict:
-    """Run the student's layer on ``plan``; return observations (plain data only)."""
+def _repeated_calls(spec, student, plan: dict, observed: dict) -> None:
+    """backward() without d_out, the variants and the directional points, into ``observed``."""
     arrays, d_out = plan["arrays"], plan["d_out"]
-    observed: dict = {}
-    given, held = _copies(arrays), {}
-    forward = call(_forward, spec, student, given, held)
-    observed["forward"] = ({"error": forward["error"]} if "error" in forward
-                           else _value(forward["value"]))
-    observed["forward_mutated"] = _changed(given, arrays)
-    if "error" in forward:
-        return observed
-    observed["backward"] = _backward_after(spec, held, given, arrays, d_out)
-
+    held: dict = {}
     if spec.default_d_out is not None:
         # a fresh forward first: backward may legitimately consume its own cache
         given = _copies(arrays)
@@ -133,4 +127,23 @@ def probe_layer(spec, student, plan: dict) -> dict:
             rows.append(row)
         directional[name] = rows
     observed["directional"] = directional
+
+
+def probe_layer(spec, student, plan: dict) -> dict:
+    """Run the student's layer on ``plan``; return observations (plain data only)."""
+    arrays, d_out = plan["arrays"], plan["d_out"]
+    observed: dict = {}
+    given, held = _copies(arrays), {}
+    forward = call(_forward, spec, student, given, held)
+    observed["forward"] = ({"error": forward["error"]} if "error" in forward
+                           else _value(forward["value"]))
+    observed["forward_mutated"] = _changed(given, arrays)
+    if "error" in forward:
+        return observed
+    observed["backward"] = _backward_after(spec, held, given, arrays, d_out)
+
+    # the same forward again and again on moved inputs: the student's own prints
+    # would repeat a dozen times with unfamiliar numbers, so they are kept quiet
+    with contextlib.redirect_stdout(io.StringIO()):
+        _repeated_calls(spec, student, plan, observed)
     return observed

@@ -183,3 +183,18 @@ def test_passing_an_instance_where_a_class_is_expected_gets_a_hint(name):
     instance = cls(np.ones((2, 2))) if name == "weight_multiply" else cls()
     message = verdict(name, instance).message
     assert f"check_{name}(YourClass)" in message and "class itself" in message, message
+
+
+def test_students_debug_prints_show_once_not_for_every_probe_call(capsys):
+    """A print in forward shows for the first call; the checker's many calls on moved
+    inputs stay quiet (they would look like a dozen unexplained runs)."""
+
+    class Chatty(CORRECT["affine"][0]):
+        def forward(self, inputs, weight, bias):
+            print("forward called with", inputs.shape)
+            return super().forward(inputs, weight, bias)
+
+    nn_utils.check_affine(Chatty())
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "forward called with (13, 7)"
+    assert len(lines) == 2 and lines[1].startswith("affine: "), lines
