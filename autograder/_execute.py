@@ -25,6 +25,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from ._assemble import MIME
 from ._kernels import fork_server, kernel_manager
 from ._procs import kill_tree, members, usage
+from ._sandbox import isolate
 
 __all__ = ["execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
 
@@ -130,7 +131,7 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
 
 async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tuple[str, str]:
     server = fork_server(tuple(payload["preload"])) if payload.get("fork", True) else None
-    km = kernel_manager(server, payload.get("limits") or {})
+    km = isolate(kernel_manager, server, payload.get("limits") or {}, workdir)
     client = _BoundedClient(
         nb, km=km, timeout=payload["timeout"], startup_timeout=120, allow_errors=True,
         interrupt_on_timeout=True, record_timing=False, skip_cells_with_tag="",

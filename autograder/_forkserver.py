@@ -29,6 +29,8 @@ import socket
 import sys
 import time
 
+from ._sandbox import enter as enter_sandbox
+
 __all__ = ["apply_limits", "boot_kernel", "serve", "LIMITS_ENV"]
 
 LIMITS_ENV = "AUTOGRADER_LIMITS"
@@ -73,6 +75,7 @@ def boot_kernel(connection_file: str, limits: dict) -> None:
         for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        connection_file = enter_sandbox(limits.get("sandbox"), connection_file)
         apply_limits(limits)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):

@@ -1,0 +1,235 @@
+"""Isolation of grading kernels: an unprivileged user, a private filesystem view, no network.
+
+A submission is untrusted code; the course directory next to it holds the solutions,
+the hidden tests, the gradebook and every other student's work.  When the grader runs
+as root (CI and the course machines do), every kernel -- forked from the pre-warmed
+server or booted fresh -- isolates itself in :func:`enter` before it runs anything:
+
+1. ``unshare(CLONE_NEWNS | CLONE_NEWNET)``: a mount table of its own, and a network
+   namespace whose only interface is a loopback that is down (no network at all).
+   The Jupyter protocol therefore runs over ZMQ ``ipc`` (Unix sockets in a socket
+   directory of the kernel's own), not TCP.
+2. A new root on a tmpfs holding only read-only binds of the system directories, the
+   interpreter's prefixes and the directories of the packages the kernel imports
+   (``nn_utils``, ``autograder``) -- never the course directory itself -- plus a small
+   ``/dev``, a private ``/tmp`` and ``/dev/shm``, a ``/proc`` mounted with
+   ``hidepid=invisible`` (other users' processes do not exist), and the working copy and
+   the socket directory, writable, at their own paths.  Then ``chroot`` into it.
+3. The working copy and socket directory are given to a uid/gid of its own
+   (``UID_BASE`` + the kernel's pid modulo 2**20, no passwd entry needed, no supplementary
+   groups), then privileges are dropped for good (``setuid``, no new privileges).
+   Being another user makes the per-user process limit bite (root ignores it) and
+   keeps concurrent kernels out of each other's processes.
+
+Everything is done in the forked child, so the fork server keeps its pre-imported
+modules and the speed-up survives (the set-up costs a few milliseconds per kernel).
+Without root (or without namespaces) kernels run unisolated: :func:`sandbox_status`
+says why, and the grader prints one warning line.  ``AUTOGRADER_ISOLATION=off``
+switches isolation off on purpose (debugging a course).
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import weakref
+
+__all__ = ["UID_BASE", "enter", "isolate", "sandbox_status", "kernel_uid"]
+
+UID_BASE = 1_700_000_000            # far above any login or container user
+_CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/sys")
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+_PACKAGES = ("nn_utils", "autograder")
+_status: tuple[bool, str] | None = None
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source, target, fstype, flags, data=None) -> None:
+    enc = lambda s: None if s is None else os.fsencode(s)  # noqa: E731
+    _check(_libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
+                         enc(data)), f"mount {target}")
+
+
+def sandbox_status() -> tuple[bool, str]:
+    """(True, "") when kernels will be isolated here, else (False, one line saying why)."""
+    global _status
+    if _status is None:
+        if os.environ.get("AUTOGRADER_ISOLATION", "").lower() in ("0", "off", "no", "false"):
+            _status = (False, "switched off by AUTOGRADER_ISOLATION")
+        elif not sys.platform.startswith("linux"):
+            _status = (False, "kernel isolation needs Linux namespaces")
+        elif os.geteuid() != 0:
+            _status = (False, "the grader is not running as root, so it cannot switch users")
+        else:
+            _status = _probe()
+    return _status
+
+
+def _probe() -> tuple[bool, str]:
+    """Try the namespaces once in a throw-away child."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            _check(_libc().unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
+            _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return False, "this machine does not allow mount and network namespaces"
+    return True, ""
+
+
+def kernel_uid(pid: int) -> int:
+    """The uid (and gid) a kernel with this pid runs as."""
+    return UID_BASE + pid % (1 << 20)
+
+
+def isolate(make_manager, server, limits: dict, workdir: str):
+    """``make_manager(server, limits)`` for a kernel in ``workdir``, isolated when possible.
+
+    Adds the sandbox spec to the limits and switches the kernel's transport to ZMQ
+    ``ipc`` in a socket directory of its own, removed with the kernel manager.
+    """
+    if not sandbox_status()[0]:
+        return make_manager(server, limits)
+    rundir = tempfile.mkdtemp(prefix="agk-")   # short: Unix socket paths are limited
+    spec = {"workdir": os.path.realpath(workdir), "rundir": rundir, "paths": _readable_paths(),
+            "processes": limits.get("processes")}
+    km = make_manager(server, {**limits, "sandbox": spec})
+    km.transport, km.ip = "ipc", os.path.join(rundir, "k")
+    weakref.finalize(km, shutil.rmtree, rundir, True)
+    return km
+
+
+def _readable_paths() -> list[str]:
+    """Directories the kernel may read: system, interpreter, site-packages, our packages."""
+    paths = [p for p in _SYSTEM if os.path.lexists(p)]
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+        paths += [prefix, os.path.realpath(prefix)]
+    paths += [p for p in sys.path if "-packages" in p and os.path.isdir(p)]
+    for name in _PACKAGES:
+        module = sys.modules.get(name)
+        if module is None:
+            try:
+                module = __import__(name)
+            except ImportError:
+                continue
+        for folder in getattr(module, "__path__", []):
+            paths += [folder, os.path.realpath(folder)]
+    return sorted(set(paths))
+
+
+def _mkdirs(path: str) -> None:
+    os.makedirs(path, mode=0o755, exist_ok=True)
+
+
+def _bind(root: str, path: str, writable: bool = False, device: bool = False) -> None:
+    """Make ``path`` visible at the same place under ``root`` (read-only unless ``writable``).
+
+    Writable binds are not recursive: only the directory itself, never a mount below it.
+    """
+    target = root + path
+    if os.path.islink(path):  # e.g. /bin -> usr/bin: keep the link, the target is bound too
+        _mkdirs(os.path.dirname(target))
+        if not os.path.lexists(target):
+            os.symlink(os.readlink(path), target)
+        return
+    if os.path.isdir(path):
+        _mkdirs(target)
+    else:
+        _mkdirs(os.path.dirname(target))
+        open(target, "a").close()
+    _mount(path, target, None, _MS_BIND | (0 if writable else _MS_REC))
+    flags = _MS_REMOUNT | _MS_BIND | _MS_NOSUID | (0 if device else _MS_NODEV)
+    _mount(None, target, None, flags | (0 if writable else _MS_RDONLY))
+
+
+def _chown_tree(path: str, uid: int) -> None:
+    os.chown(path, uid, uid, follow_symlinks=False)
+    for top, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.chown(os.path.join(top, name), uid, uid, follow_symlinks=False)
+
+
+def _build_root(spec: dict, root: str) -> None:
+    """A tmpfs at ``root`` with only what the kernel may see (see the module docstring)."""
+    _mount("tmpfs", root, "tmpfs", _MS_NOSUID, "mode=0755,size=16m")
+    bound: list[str] = []
+    for path in sorted({p for p in spec["paths"] if os.path.lexists(p)}, key=len):
+        if path in ("/", "/tmp") or any(path.startswith(b + "/") for b in bound):
+            continue  # already visible through a bound parent
+        _bind(root, path)
+        bound.append(path)
+    _mkdirs(root + "/dev")
+    _mount("tmpfs", root + "/dev", "tmpfs", _MS_NOSUID, "mode=0755,size=64k")
+    for name in _DEVICES:
+        _bind(root, f"/dev/{name}", writable=True, device=True)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"{root}/dev/{name}")
+    for tmp in ("/tmp", "/dev/shm"):
+        _mkdirs(root + tmp)
+        _mount("tmpfs", root + tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=256m")
+    _mkdirs(root + "/proc")
+    _mount("proc", root + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+           "hidepid=invisible")
+    for path in (spec["workdir"], spec["rundir"]):
+        _bind(root, path, writable=True)
+
+
+def enter(spec: dict | None, connection_file: str) -> str:
+    """Isolate this (freshly forked, still root) kernel process; return its connection file.
+
+    ``spec`` is what :func:`isolation` put in the limits (None: do nothing).  Never
+    returns half-isolated: any failure raises, and the caller exits.
+    """
+    if not spec:
+        return connection_file
+    with open(connection_file, encoding="utf-8") as fh:
+        connection = json.load(fh)
+    uid = kernel_uid(os.getpid())
+    private = os.path.join(spec["rundir"], "kernel.json")
+    with open(private, "w", encoding="utf-8") as fh:
+        json.dump(connection, fh)
+    _chown_tree(spec["workdir"], uid)   # before any mount: the walk stays in the working copy
+    _chown_tree(spec["rundir"], uid)
+    root = os.path.join(spec["rundir"], ".root")
+    _mkdirs(root)
+    os.chown(root, 0, 0)
+    _check(_libc().unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)   # nothing we mount leaks to the host
+    _build_root(spec, root)
+    os.chroot(root)
+    os.chdir(spec["workdir"])
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    if spec.get("processes"):  # per user: only this kernel's processes and threads count
+        resource.setrlimit(resource.RLIMIT_NPROC, (spec["processes"], spec["processes"]))
+    libc = _libc()
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # a uid change clears it
+    if os.getuid() == 0 or os.geteuid() == 0:
+        raise OSError("could not drop root")
+    return private
