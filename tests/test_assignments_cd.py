@@ -195,3 +195,8 @@ def test_untouched_release_scores_zero(course_run, assignment):
     assert not earned, f"an untouched notebook earned points: {earned}"
     # an unanswered written question is scored 0 automatically, nothing left for a grader
     assert not [gid for gid in manual if grades[gid][2]]
+    # every failure traces back to an unfilled stub: no timeout, no crash of the given code
+    graded = course / "autograded" / "blank" / assignment / f"{assignment}.ipynb"
+    raised = {out.ename for cell in nbformat.read(str(graded), as_version=4).cells
+              for out in cell.get("outputs", []) if out.output_type == "error"}
+    assert raised <= {"NotImplementedError", "NameError"}, raised
