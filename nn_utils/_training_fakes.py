@@ -42,8 +42,12 @@ class _Progress:
 
 
 class _Layer:
-    def __init__(self):
+    """A set-up layer holding its share of the network's (weight, bias) arrays, so an
+    optimiser may reach them through ``net.layers`` as well as ``net.params()``."""
+
+    def __init__(self, params=(), grads=()):
         self.first = False
+        self.params, self.param_grads = list(params), list(grads)
 
 
 class _Loss:
@@ -60,7 +64,8 @@ class StandInNet:
     def __init__(self, params=(), grads=(), journal=None):
         self.held_params, self.held_grads = list(params), list(grads)
         self.journal = journal if journal is not None else Journal()
-        self.layers = [_Layer(), _Layer()]
+        self.layers = [_Layer(self.held_params[k:k + 2], self.held_grads[k:k + 2])
+                       for k in (0, 2)]
         self.loss = _Loss(self.journal)
         self.progress = _Progress()
 

@@ -198,3 +198,18 @@ def test_students_debug_prints_show_once_not_for_every_probe_call(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "forward called with (13, 7)"
     assert len(lines) == 2 and lines[1].startswith("affine: "), lines
+
+
+def test_sgd_reaching_the_parameters_through_the_layers_passes():
+    """``for layer in self.net.layers: ... layer.params, layer.param_grads`` is correct on
+    the framework's NeuralNetwork, so the check's stand-in network must support it."""
+    from framework_variants import SGD, variant
+
+    def step(self):
+        for layer in self.net.layers:
+            for param, grad in zip(layer.params, layer.param_grads):
+                param -= self.lr * grad
+
+    for seed in range(20):
+        result = verdict("sgd", variant(SGD, "SgdThroughLayers", step=step), seed)
+        assert result.ok, result.message
