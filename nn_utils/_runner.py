@@ -96,6 +96,7 @@ def judge_record(name: str, seed: int, observed: dict) -> Verdict:
 
 def run_check(name: str, student, seed: int | None = None) -> None:
     """Run check ``name`` on the student's object: print success or raise CheckFailed."""
+    __tracebackhide__ = True
     check = get_check(name)
     actual = grading_seed(name, seed)
     plan = check.plan(actual)

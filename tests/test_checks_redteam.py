@@ -213,3 +213,28 @@ def test_sgd_reaching_the_parameters_through_the_layers_passes():
     for seed in range(20):
         result = verdict("sgd", variant(SGD, "SgdThroughLayers", step=step), seed)
         assert result.ok, result.message
+
+
+_IPYTHON_CELL = """
+import re, sys
+sys.path.insert(0, 'tests')
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+shell = InteractiveShell.instance()
+shell.run_cell('import nn_utils; from redteam_variants import AffineDWeightFromOutput')
+with capture_output() as shown:
+    shell.run_cell('nn_utils.check_affine(AffineDWeightFromOutput())')
+print(re.sub(r'\\x1b\\[[0-9;]*m', '', shown.stdout + shown.stderr))
+"""
+
+
+def test_notebook_traceback_hides_the_checkers_frames():
+    """What a student sees under the cell: the message, not a tour of nn_utils."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("NN_UTILS_GRADING_NONCE", None)
+    done = subprocess.run([sys.executable, "-c", _IPYTHON_CELL], capture_output=True,
+                          text=True, cwd=ROOT, env=env, timeout=120)
+    shown = done.stdout
+    assert "CheckFailed: affine: d_weight must have shape" in shown, shown + done.stderr
+    assert "run_check" not in shown and "__init__.py" not in shown, shown
+    assert len(shown.strip().splitlines()) <= 16, shown
