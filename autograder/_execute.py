@@ -140,12 +140,18 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
     client._used, client._timed_out = {}, False
     status, detail, verdict = "ok", "", {}
     watchdog = asyncio.ensure_future(_watch(km, payload.get("limits") or {}, verdict))
+    task = asyncio.ensure_future(client.async_execute(cwd=workdir, env=env))
     try:
-        await asyncio.wait_for(client.async_execute(cwd=workdir, env=env), budget)
-        if client._timed_out:
-            status, detail = "timeout", f"a cell ran longer than {payload['timeout']:g} s"
-    except asyncio.TimeoutError:
-        status, detail = "timeout", f"the submission ran longer than {payload['submission_timeout']} s"
+        done, _ = await asyncio.wait({task}, timeout=budget)
+        if not done:  # nbclient turns the cancellation into DeadKernelError: swallow it
+            status = "timeout"
+            detail = f"the submission ran longer than {payload['submission_timeout']:g} s"
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        else:
+            task.result()
+            if client._timed_out:
+                status, detail = "timeout", f"a cell ran longer than {payload['timeout']:g} s"
     except DeadKernelError:
         code = None
         if km.provisioner is not None and km.provisioner.process is not None:

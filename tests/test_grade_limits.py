@@ -1,0 +1,40 @@
+"""execute_payload on its own: working copy, environment and the per-submission time limit,
+for forked and for fresh kernels."""
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder._execute import execute_payload
+
+pytestmark = pytest.mark.slow
+CELLS = [
+    "print(open('data/given.txt').read())",
+    "import os, resource\nprint(os.getcwd())\nprint(os.environ['NN_UTILS_GRADING_NONCE'])\n"
+    "print(resource.getrlimit(resource.RLIMIT_DATA)[0])",
+    "import time\ntime.sleep(30)",
+    "print('never reached')",
+]
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "fresh"])
+def test_working_copy_env_and_submission_time_limit(fork):
+    payload = {"key": "s1", "nonce": "cafe01", "timeout": 60.0, "submission_timeout": 6.0,
+               "fork": fork, "preload": ["numpy", "ipykernel.kernelapp"], "threads": 1,
+               "limits": {"memory": 2 * 1024 ** 3, "processes": 64},
+               "files": {"data/given.txt": b"data from source/"},
+               "notebooks": {"nb": nbformat.writes(new_notebook(
+                   cells=[new_code_cell(c) for c in CELLS]))}}
+    outcome = execute_payload(payload)
+    assert outcome["status"] == "timeout" and "submission" in outcome["detail"]
+    assert outcome["duration_s"] < 25
+    cells = nbformat.reads(outcome["notebooks"]["nb"], as_version=4).cells
+    assert cells[0].outputs[0]["text"].strip() == "data from source/"
+    workdir, nonce, data_limit = cells[1].outputs[0]["text"].split()
+    assert nonce == "cafe01" and int(data_limit) == 2 * 1024 ** 3
+    assert not os.path.exists(workdir)                 # the working copy is gone
+    assert not workdir.startswith(os.getcwd())         # and was never in the course
+    assert cells[3].get("execution_count") is None
