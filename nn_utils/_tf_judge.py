@@ -135,14 +135,31 @@ def _scalar_values(plan, results, pair):
     return values
 
 
-def _same_twice(cases, refs, values, i, j, what, bug, hint):
-    if _near(values[i], values[j]) and not _near(refs[i], refs[j]):
-        return failed(EVALUATE, f"evaluate returned the same accuracy for two different "
-                      f"{what}", where=f"the '{cases[i]['name']}' and "
-                                       f"'{cases[j]['name']}' inputs",
-                      expected=f"{refs[i]:.4g} and {refs[j]:.4g}",
-                      got=f"{values[i]:.4g} twice", bug=bug, hint=hint)
-    return None
+def _ignored_argument(cases, refs, values):
+    """The verdict when equal answers on different inputs show a global model or data.
+
+    'other data' keeps the model and 'other model' keeps the data, so an evaluate
+    that reads global data repeats itself on the first pair, one that calls a
+    global model on the second.  Both at once is one of them plus a coincidence:
+    the two-sample 'pair' input then tells them apart, since global data scores
+    the same there too and a global model almost never does.
+    """
+    def repeats(j):
+        return _near(values[0], values[j]) and not _near(refs[0], refs[j])
+
+    same_data, same_model = repeats(1), repeats(2)
+    if not (same_data or same_model):
+        return None
+    j = 1 if same_data and (not same_model or _near(values[-1], values[0])) else 2
+    bug, hint = (("ignores_model", "call the model passed as an argument, not a global one")
+                 if j == 2 else
+                 ("ignores_arguments", "score the X and Y passed as arguments, not global "
+                  "variables"))
+    what = "models" if j == 2 else "data sets"
+    return failed(EVALUATE, f"evaluate returned the same accuracy for two different {what}",
+                  where=f"the '{cases[0]['name']}' and '{cases[j]['name']}' inputs",
+                  expected=f"{refs[0]:.4g} and {refs[j]:.4g}",
+                  got=f"{values[0]:.4g} twice", bug=bug, hint=hint)
 
 
 @guarded(EVALUATE)
@@ -177,11 +194,7 @@ def judge_evaluate(plan, observed) -> Verdict:
     first = wrong[0]
     bug, hint = _named_mistake(plan, values, [i for i in range(len(cases)) if i != pair])
     if bug is None:
-        verdict = (_same_twice(cases, refs, values, 0, 1, "data sets", "ignores_arguments",
-                               "score the X and Y passed as arguments, not global "
-                               "variables")
-                   or _same_twice(cases, refs, values, 0, 2, "models", "ignores_model",
-                                  "call the model passed as an argument, not a global one"))
+        verdict = _ignored_argument(cases, refs, values)
         if verdict:
             return verdict
     return failed(EVALUATE, "wrong accuracy", where=_evaluate_call(cases[first]),
