@@ -3,7 +3,8 @@
 The probes build the checker's own small model (a ReLU dense layer then a
 softmax dense layer, float32 ``tf.Variable`` weights taken from the plan),
 call the student's function and record plain data only.  The judges live in
-:mod:`nn_utils._tf_judge` and use numpy only.
+:mod:`nn_utils._tf_judge` (evaluate) and :mod:`nn_utils._tf_judge_fit` (fit) and
+use numpy only, against the float64 reference in :mod:`nn_utils._tf_ref`.
 
 TensorFlow is imported inside the probes, never when this module is imported,
 so the trusted grader can judge recorded observations without it.  The probes
@@ -11,8 +12,9 @@ never touch TensorFlow's random state, so a check does not change the numbers
 a student's notebook produces afterwards.
 
 ``evaluate`` may return any numeric scalar: a Python int or float, a numpy
-scalar, a 0-d array or a 0-d tensor.  Anything with a shape is rejected.
-``fit`` must return a numpy array (a list or a tensor is rejected).
+scalar, a 0-d array or a 0-d tensor, rounded to one decimal or not.  Anything
+with a shape is rejected.  ``fit`` must return a numpy array of shape (N+1, 2)
+(a list or a tensor is rejected); float32 or float64 values both pass.
 """
 from __future__ import annotations
 
