@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from ._expect import kernel_helpers, rewrite
+
 __all__ = ["ANY_SEED", "MIME", "TestCell", "Assembled", "assemble", "expected_checks",
            "release_view", "preamble_source"]
 
@@ -37,6 +39,8 @@ class TestCell:
     max_points: float
     checks: tuple = ()               # ((check name, literal seed | None | ANY_SEED), ...)
     manual: bool = False             # markdown answers need a human
+    expects: tuple | None = None     # assert sites judged in the grader (see _expect)
+    kernel_source: str | None = None  # what the kernel runs instead of the source
 
 
 @dataclass
@@ -147,7 +151,7 @@ def preamble_source() -> str:
         f"        display({{{MIME!r}: wire.dumps(record)}}, raw=True)\n"
         "    _runner.set_sink(sink)\n"
         "__autograder_install()\n"
-        "del __autograder_install\n")
+        "del __autograder_install\n") + kernel_helpers(MIME)
 
 
 def _clean(cell, source: str | None = None, nbgrader: dict | None = None):
@@ -194,12 +198,16 @@ def assemble(name: str, source, submitted) -> Assembled:
             new = _clean(cell, _graded_source(cell), meta)
             shown[len(cells)] = release_view(cell)
         if meta.get("grade") and gid:
+            judged = rewrite(cell.source) if cell.cell_type == "code" and not meta.get(
+                "solution") else None
             tests.append(TestCell(
                 notebook=name, grade_id=gid, index=len(cells),
                 max_points=float(meta.get("points") or 0.0),
                 checks=expected_checks(new.source) if cell.cell_type == "code"
                 and not meta.get("solution") else (),
-                manual=cell.cell_type != "code"))
+                manual=cell.cell_type != "code",
+                expects=judged.sites if judged else None,
+                kernel_source=judged.kernel_source if judged else None))
         cells.append(new)
         cells.extend(_clean(c) for c in extra.get(gid, []) if gid)
     nb = nbformat.v4.new_notebook(cells=cells, metadata={

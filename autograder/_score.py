@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from ._assemble import ANY_SEED, MIME, TestCell
+from ._expect import is_expectation, judge
 
 __all__ = ["score_cell", "expected_seed"]
 
@@ -37,7 +38,7 @@ def _records(outputs: list) -> list:
     for out in outputs:
         if out.get("output_type") in ("display_data", "execute_result"):
             text = (out.get("data") or {}).get(MIME)
-            if text is not None:
+            if text is not None and not is_expectation(text):
                 found.append(text)
     return found
 
@@ -105,6 +106,12 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
         else:
             entry["ok"] = True
             entry["message"] = "; ".join(v["message"].splitlines()[0] for _, _, v in judged)
+    # the cell's asserts, judged here; a cell of check_* calls alone is judged by its records
+    if entry["ok"] and test.expects is not None and (test.expects or not test.checks):
+        reason = judge(test.expects, [(o.get("data") or {}).get(MIME) for o in outputs
+                                      if is_expectation((o.get("data") or {}).get(MIME))])
+        if reason:
+            entry.update(ok=False, message=reason)
     if entry["ok"]:
         entry["points"] = float(max_points)
     return entry

@@ -116,6 +116,8 @@ def _prepare(course, assignment, student, sources, files, settings) -> tuple[dic
         assembled[name] = asm = assemble(name, source, submitted)
         if submitted is not None:
             nb = copy.deepcopy(asm.notebook)
+            for test in asm.tests:  # asserts whose verdict the grader decides (see _expect)
+                nb.cells[test.index].source = test.kernel_source or nb.cells[test.index].source
             nb.cells.insert(0, nbformat.v4.new_code_cell(preamble_source()))
             notebooks[name] = nbformat.writes(nb)
     stamp = folder / "timestamp.txt"
@@ -139,6 +141,8 @@ def _score(student, assignment, outcome, payload, info, store) -> tuple[dict, di
         for test in asm.tests:
             cell = cells[test.index] if cells and test.index < len(cells) else None
             ran = cell is not None and cell.get("execution_count") is not None
+            if cell is not None:  # the teacher reads the test as written, not as the kernel ran it
+                cell.source = asm.notebook.cells[test.index].source
             tests.append(score_cell(test, cell.get("outputs", []) if ran else None,
                                     payload["nonce"],
                                     store.points(name, test.grade_id, test.max_points)))

@@ -13,6 +13,7 @@ from autograder._assemble import ANY_SEED, MIME, assemble, expected_checks, rele
 from autograder._feedback import feedback_html
 from autograder._score import expected_seed, score_cell
 from autograder.grade import parse_size
+from expect_support import reports
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCE = nbformat.read(FIXTURES / "course" / "source" / "tiny" / "tiny.ipynb", as_version=4)
@@ -119,7 +120,9 @@ def test_wrong_answer_names_the_bug():
 
 def test_plain_test_cells_follow_errors_not_stderr():
     square = assemble("tiny", SOURCE, None).tests[1]
-    stderr = [{"output_type": "stream", "name": "stderr", "text": "WARNING: tf noise\n"}]
+    source = next(c.source for c in SOURCE.cells if c.metadata["nbgrader"]["grade_id"] == "test_square")
+    stderr = [{"output_type": "stream", "name": "stderr", "text": "WARNING: tf noise\n"},
+              *reports(source, {"square": lambda x: x * x})]  # what the kernel reports
     assert score_cell(square, stderr, NONCE, 1.0)["points"] == 1.0
     error = stderr + [{"output_type": "error", "ename": "AssertionError",
                        "evalue": "square must handle negative numbers", "traceback": ["..."]}]

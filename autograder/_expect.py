@@ -1,0 +1,408 @@
+"""Plain-assert test cells judged in the grader: the kernel only reports values.
+
+A test cell such as ``assert abs(square(x) - x ** 2) < 1e-12`` would normally be
+decided inside the kernel, where the student's earlier cells can patch numpy,
+builtins, comparison methods, IPython's input transformers, AST transformers or
+exception handlers.  Re-running the cell in a fresh kernel fed "only the student's
+definitions" does not help: defining a class or calling a function runs student
+code in that kernel too.  So the verdict moves out of the kernel instead:
+
+* Every ``assert`` and every ``np.testing.assert_*(...)`` statement of a test cell
+  (hidden ones included) is split, on the trusted side, into *leaves* -- the
+  maximal sub-expressions that need the kernel (they name student or cell
+  variables) -- and the rest, which only combines leaves with constants, numpy,
+  ``math`` and a few pure builtins.  The kernel receives
+  ``__autograder_expect(site, [lambda: leaf, ...], lambda: message)``: it evaluates
+  the leaves and sends their values as plain data (numbers, strings, arrays,
+  tuples, lists, sets, dicts; other objects only as their ``repr``).  Constants,
+  tolerances and reference values that the cell spells out never reach the kernel.
+* The grader decodes the values (no pickle) and evaluates the rest of the
+  expression with the real numpy and builtins.  An object whose ``__eq__`` always
+  says yes, a patched ``np.allclose`` or ``abs``: none of them crosses the boundary.
+* A cell earns its points only if every assert that runs unconditionally (at the
+  top level, or in top-level ``for``/``with`` blocks) reported at least once, every
+  report passes, no unexpected report came, and the cell reached its end (a final
+  marker).  Dropping, transforming or swallowing the cell's statements therefore
+  loses the points; forging a report means computing the right value.
+
+Limits, by design: type and identity tests (``isinstance``, ``type(x) is``, ``is``)
+and comprehensions are evaluated in the kernel (their operands are not data);
+they gate structure, while the values are judged here.  Statements other than
+asserts run in the kernel as before.
+"""
+from __future__ import annotations
+
+import ast
+import base64
+import builtins
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Site", "Rewritten", "rewrite", "judge", "is_expectation", "kernel_helpers", "DONE"]
+
+DONE = -1                       # the site id of the end-of-cell marker
+_FUNC = "__autograder_expect"
+_SAFE_BUILTINS = ("abs", "all", "any", "bool", "complex", "dict", "divmod", "enumerate", "float",
+                  "frozenset", "int", "len", "list", "max", "min", "pow", "range", "reversed",
+                  "round", "set", "sorted", "str", "sum", "tuple", "zip")
+_MODULES = {"np": np, "numpy": np, "math": math}
+_IDENTITY = (ast.Is, ast.IsNot)
+_KERNEL_ONLY = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp,
+                ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred)
+_HIDDEN = re.compile(r"^\s*###\s*(BEGIN|END) HIDDEN TESTS", re.M)
+
+
+@dataclass(frozen=True)
+class Site:
+    """One assert of a test cell: the trusted part of its expression, and what it needs."""
+
+    site: int
+    expression: str         # Python over ``__v(i)`` (leaf i), evaluated in the grader
+    leaves: int
+    kind: str               # "assert": must be true; "call": must not raise
+    required: bool          # runs whenever the cell runs to its end
+    hidden: bool            # from a hidden test: its source is never shown
+    text: str = ""          # the assert as written (visible tests only), for feedback
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """A test cell as the kernel runs it, and the sites the grader will judge."""
+
+    kernel_source: str
+    sites: tuple
+
+
+def _trusted_names(tree: ast.AST) -> set:
+    assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, (ast.Store, ast.Del))}
+    assigned |= {a.asname or a.name.split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    assigned |= {n.name for n in ast.walk(tree)
+                 if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return (set(_SAFE_BUILTINS) | set(_MODULES)) - assigned
+
+
+class _Splitter:
+    """Split one expression into grader-side code and kernel-side leaves."""
+
+    def __init__(self, trusted: set):
+        self.trusted, self.leaves = trusted, []
+
+    def pure(self, node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, _KERNEL_ONLY):
+                return False
+            if isinstance(sub, ast.Name) and sub.id not in self.trusted:
+                return False
+            if isinstance(sub, ast.Attribute) and sub.attr.startswith("_"):
+                return False
+        return True
+
+    def leaf(self, node: ast.AST) -> ast.AST:
+        self.leaves.append(node)
+        return ast.Call(ast.Name("__v", ast.Load()), [ast.Constant(len(self.leaves) - 1)], [])
+
+    def split(self, node: ast.AST) -> ast.AST:
+        if self.pure(node):
+            return node
+        if isinstance(node, ast.Compare):
+            typeish = any(isinstance(op, _IDENTITY) for op in node.ops) or any(
+                isinstance(s, ast.Call) and isinstance(s.func, ast.Name) and s.func.id == "type"
+                for s in ast.walk(node))
+            if typeish:
+                return self.leaf(node)
+            return ast.Compare(self.split(node.left), node.ops,
+                               [self.split(c) for c in node.comparators])
+        if isinstance(node, ast.BoolOp):
+            return ast.BoolOp(node.op, [self.split(v) for v in node.values])
+        if isinstance(node, ast.UnaryOp):
+            return ast.UnaryOp(node.op, self.split(node.operand))
+        if isinstance(node, ast.BinOp):
+            return ast.BinOp(self.split(node.left), node.op, self.split(node.right))
+        if (isinstance(node, ast.Call) and self.pure(node.func)
+                and not any(isinstance(a, ast.Starred) for a in node.args)
+                and all(k.arg for k in node.keywords)):
+            return ast.Call(node.func, [self.split(a) for a in node.args],
+                            [ast.keyword(k.arg, self.split(k.value)) for k in node.keywords])
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)) and not any(
+                isinstance(e, ast.Starred) for e in node.elts):
+            kind = type(node)
+            elts = [self.split(e) for e in node.elts]
+            return kind(elts, ast.Load()) if kind is not ast.Set else ast.Set(elts)
+        if isinstance(node, ast.Dict) and None not in node.keys:
+            return ast.Dict([self.split(k) for k in node.keys], [self.split(v) for v in node.values])
+        return self.leaf(node)
+
+
+def _np_testing(node: ast.AST) -> bool:
+    """``np.testing.assert_*(...)`` / ``numpy.testing.assert_*(...)`` as a statement."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        return False
+    func = node.value.func
+    return (isinstance(func, ast.Attribute) and func.attr.startswith("assert_")
+            and isinstance(func.value, ast.Attribute) and func.value.attr == "testing"
+            and isinstance(func.value.value, ast.Name) and func.value.value.id in ("np", "numpy"))
+
+
+def _hidden_lines(source: str) -> set:
+    lines, inside, hidden = source.splitlines(), False, set()
+    for number, line in enumerate(lines, 1):
+        marker = _HIDDEN.match(line)
+        if marker:
+            inside = marker[1] == "BEGIN"
+        elif inside:
+            hidden.add(number)
+    return hidden
+
+
+class _Rewriter(ast.NodeTransformer):
+    def __init__(self, trusted: set, hidden: set):
+        self.trusted, self.hidden, self.sites, self.depth = trusted, hidden, [], []
+
+    def _site(self, node, test: ast.AST, kind: str, message: ast.AST | None):
+        splitter = _Splitter(self.trusted)
+        if kind == "assert":
+            expression = splitter.split(test)
+        else:
+            expression = splitter.split(test) if isinstance(test, ast.Call) else None
+        if expression is None or any(isinstance(s, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr))
+                                     for leaf in splitter.leaves for s in ast.walk(leaf)):
+            return node  # left to the kernel (cannot be expressed as leaves)
+        site = Site(site=len(self.sites), expression=ast.unparse(expression),
+                    leaves=len(splitter.leaves), kind=kind, required=not self.depth,
+                    hidden=getattr(node, "lineno", 0) in self.hidden,
+                    text="" if getattr(node, "lineno", 0) in self.hidden else ast.unparse(test))
+        self.sites.append(site)
+        lam = lambda body: ast.Lambda(ast.arguments([], [], None, [], [], None, []), body)  # noqa: E731
+        call = ast.Call(ast.Name(_FUNC, ast.Load()), [
+            ast.Constant(site.site), ast.List([lam(leaf) for leaf in splitter.leaves], ast.Load()),
+            lam(message) if message is not None else ast.Constant(None)], [])
+        return ast.copy_location(ast.Expr(call), node)
+
+    def visit_Assert(self, node):
+        return self._site(node, node.test, "assert", node.msg)
+
+    def visit_Expr(self, node):
+        if _np_testing(node):
+            return self._site(node, node.value, "call", None)
+        return node
+
+    def _nested(self, node, conditional: bool):
+        self.depth.append(conditional)
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.depth.pop()
+
+    def visit_For(self, node):
+        if self.depth:
+            return self._nested(node, True)
+        self.generic_visit(node)   # top-level loops run their body (teachers loop over cases)
+        return node
+
+    visit_With = visit_For
+
+    def _conditional(self, node):
+        return self._nested(node, True)
+
+    visit_If = visit_While = visit_Try = visit_FunctionDef = visit_AsyncFunctionDef = _conditional
+    visit_ClassDef = visit_AsyncFor = visit_AsyncWith = visit_Match = _conditional
+    visit_TryStar = _conditional
+
+
+def rewrite(source: str) -> Rewritten | None:
+    """The kernel-side form of a test cell's ``source`` (hidden-test markers allowed).
+
+    Returns None when the cell cannot be parsed (it then runs as written and is
+    judged by its errors only).
+    """
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        python = TransformerManager().transform_cell(source)
+        tree = ast.parse(python)
+    except Exception:  # noqa: BLE001 - a cell we cannot parse is left alone
+        return None
+    rewriter = _Rewriter(_trusted_names(tree), _hidden_lines(source))
+    tree = rewriter.visit(tree)
+    tree.body.append(ast.Expr(ast.Call(ast.Name(_FUNC, ast.Load()),
+                                       [ast.Constant(DONE), ast.List([], ast.Load())], [])))
+    return Rewritten(ast.unparse(ast.fix_missing_locations(tree)) + "\n", tuple(rewriter.sites))
+
+
+def kernel_helpers(mime: str) -> str:
+    """Code for the grading kernel's preamble: defines ``__autograder_expect``.
+
+    It binds what it uses before any student code runs; a student who replaces it
+    only loses the reports (and the points).
+    """
+    return f'''
+def __autograder_expect_factory():
+    import base64, types
+    import numpy
+    from IPython.display import display
+    from nn_utils import wire
+    asarray, ndarray, generic, dtype = numpy.asarray, numpy.ndarray, numpy.generic, numpy.dtype
+    scalars = {{bool: bool.__bool__, int: int.__index__, float: float.__float__, str: str.__str__}}
+    def plain(v, depth=0):
+        if v is None or type(v) in scalars:
+            return v
+        if depth > 20:
+            return {{"__repr__": "nested too deeply"}}
+        for base, cast in scalars.items():
+            if isinstance(v, base):
+                return cast(v)
+        if isinstance(v, (ndarray, generic)):
+            a = asarray(v)
+            return a if a.dtype != object else {{"__repr__": repr(a)[:300]}}
+        if isinstance(v, dtype):
+            return {{"__dtype__": dtype.__str__(v)}}
+        if isinstance(v, (bytes, bytearray)):
+            return {{"__bytes__": base64.b64encode(bytes(v)).decode()}}
+        if isinstance(v, tuple):
+            return {{"__tuple__": [plain(x, depth + 1) for x in v]}}
+        if isinstance(v, list):
+            return [plain(x, depth + 1) for x in v]
+        if isinstance(v, (set, frozenset)):
+            return {{"__set__": [plain(x, depth + 1) for x in v]}}
+        if isinstance(v, dict):
+            return {{"__dict__": [[plain(k, depth + 1), plain(x, depth + 1)] for k, x in v.items()]}}
+        if isinstance(v, (types.GeneratorType, map, filter, zip)):
+            return [plain(x, depth + 1) for x in v]
+        if hasattr(v, "as_list") and hasattr(v, "rank"):
+            try:
+                return {{"__tuple__": [plain(x, depth + 1) for x in v.as_list()]}}
+            except Exception:
+                pass
+        if hasattr(v, "numpy") and hasattr(v, "dtype") and hasattr(v, "shape"):
+            try:
+                return plain(v.numpy(), depth + 1)
+            except Exception:
+                pass
+        return {{"__repr__": repr(v)[:300]}}
+    def expect(site, leaves, message=None):
+        values = []
+        for leaf in leaves:
+            try:
+                values.append({{"value": plain(leaf())}})
+            except BaseException as exc:
+                values.append({{"error": (type(exc).__name__ + ": " + str(exc))[:300]}})
+        text = None
+        if message is not None:
+            try:
+                text = str(message())[:500]
+            except BaseException:
+                text = None
+        display({{{mime!r}: wire.dumps({{"expect": site, "values": values, "message": text}})}},
+                raw=True)
+    return expect
+__autograder_expect = __autograder_expect_factory()
+del __autograder_expect_factory
+'''
+
+
+def is_expectation(text) -> bool:
+    """True for a report of :func:`kernel_helpers` (as opposed to a check record)."""
+    return isinstance(text, str) and text.startswith('{"expect"')
+
+
+def _untag(obj):
+    from nn_utils.wire import Opaque
+    if isinstance(obj, dict):
+        if len(obj) == 1:
+            (key, value), = obj.items()
+            if key == "__tuple__" and isinstance(value, list):
+                return tuple(_untag(v) for v in value)
+            if key == "__set__" and isinstance(value, list):
+                return {_hashable(_untag(v)) for v in value}
+            if key == "__dict__" and isinstance(value, list):
+                return {_hashable(_untag(k)): _untag(v) for k, v in value}
+            if key == "__bytes__" and isinstance(value, str):
+                return base64.b64decode(value, validate=True)
+            if key == "__dtype__" and isinstance(value, str):
+                return np.dtype(value)
+        return {k: _untag(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_untag(v) for v in obj]
+    return obj if not isinstance(obj, Opaque) else Opaque(obj)
+
+
+def _hashable(value):
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 else tuple(value.tolist())
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+class _LeafError(Exception):
+    pass
+
+
+def _scope(values: list) -> dict:
+    def leaf(i: int):
+        entry = values[i] if i < len(values) and isinstance(values[i], dict) else {}
+        if "value" in entry:
+            return entry["value"]
+        raise _LeafError(str(entry.get("error", "no value was reported")))
+    safe = {name: getattr(builtins, name) for name in _SAFE_BUILTINS}
+    return {"__builtins__": safe, **_MODULES, "__v": leaf}
+
+
+def _check_site(site: Site, report: dict) -> str | None:
+    """None when the report satisfies the site, else why not (no hidden source)."""
+    values = report.get("values")
+    if not isinstance(values, list) or len(values) != site.leaves:
+        return "malformed test report"
+    values = [_untag(v) for v in values]
+    try:
+        result = eval(compile(site.expression, "<test>", "eval"), _scope(values))  # noqa: S307
+        if site.kind == "call" or bool(result):
+            return None
+        reason = None
+    except _LeafError as exc:
+        reason = str(exc)
+    except AssertionError as exc:
+        reason = str(exc).strip().splitlines()
+        reason = " ".join(line.strip() for line in reason[:3] if line.strip())
+    except Exception as exc:  # noqa: BLE001 - data that does not fit the test fails it
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+    message = report.get("message")
+    if isinstance(message, str) and message:
+        return f"AssertionError: {message}"
+    if reason:
+        return f"AssertionError: {reason}"
+    return "AssertionError: a hidden test failed" if site.hidden else \
+        f"AssertionError: the test `{site.text}` failed"
+
+
+def judge(sites: tuple, texts: list) -> str | None:
+    """None when the cell's reports (raw record texts) pass, else the first reason why not."""
+    from nn_utils import wire
+    seen, done = set(), False
+    by_id = {s.site: s for s in sites}
+    for text in texts:
+        try:
+            report = wire.loads(text)
+        except Exception:  # noqa: BLE001 - forged or truncated
+            return "malformed test report"
+        site_id = report.get("expect") if isinstance(report, dict) else None
+        if site_id == DONE and isinstance(site_id, int):
+            done = True
+            continue
+        site = by_id.get(site_id) if isinstance(site_id, int) else None
+        if site is None or done:
+            return "unexpected test report"
+        seen.add(site.site)
+        reason = _check_site(site, report)
+        if reason:
+            return reason
+    if not done:
+        return "the test cell did not run to its end"
+    missing = [s for s in sites if s.required and s.site not in seen]
+    if missing:
+        return "some of this cell's tests did not run"
+    return None

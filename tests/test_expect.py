@@ -1,0 +1,126 @@
+"""Plain-assert test cells are judged in the grader from plain data (fast, no kernels).
+
+``expect_support.reports`` runs a cell's kernel-side form in this process; the
+student's "kernel" is the namespace it gets, so patches live only there.
+"""
+from __future__ import annotations
+
+import glob
+import types
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder._assemble import MIME
+from autograder._assemble import TestCell as Cell
+from autograder._expect import rewrite
+from autograder._score import score_cell
+from expect_support import reports
+
+ROOT = Path(__file__).parent.parent
+HOSTILE = ROOT / "tests" / "fixtures" / "hostile" / "course" / "source" / "hostile" / "hostile.ipynb"
+SQUARE_TEST = next(c.source for c in nbformat.read(HOSTILE, as_version=4).cells
+                   if c.metadata["nbgrader"]["grade_id"] == "test_square")
+CELL = Cell("hostile", "test_square", 0, 2.0, expects=rewrite(SQUARE_TEST).sites)
+
+
+def _score(outputs) -> dict:
+    return score_cell(CELL, outputs, "nonce", 2.0)
+
+
+def _square(x):
+    return x * x
+
+
+class _AlwaysEqual(float):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = float.__hash__
+
+    def __lt__(self, other):
+        return True
+
+    def __sub__(self, other):
+        return self
+
+    def __abs__(self):
+        return self
+
+
+def _lying_numpy():
+    fake = types.SimpleNamespace(**{k: getattr(np, k) for k in ("array", "arange")})
+    fake.allclose = lambda *a, **k: True
+    fake.testing = types.SimpleNamespace(assert_allclose=lambda *a, **k: None)
+    return fake
+
+
+def test_a_correct_answer_passes_and_reports_every_assert():
+    outputs = reports(SQUARE_TEST, {"np": np, "square": _square})
+    assert _score(outputs)["points"] == 2.0
+    assert len(outputs) == 1 + 1 + 2 + 1 + 1   # four asserts (one in a loop of two) and the end
+
+
+@pytest.mark.parametrize("namespace, why", [
+    ({"np": np, "square": lambda x: 2 * x}, "wrong answer"),
+    ({"np": _lying_numpy(), "square": lambda x: 2 * x}, "patched numpy in the kernel"),
+    ({"np": np, "square": lambda x: _AlwaysEqual(0.0)}, "an object equal to everything"),
+    ({"np": np, "square": lambda x: x * x if np.ndim(x) == 0 and abs(x) == 3 else 0 * x},
+     "hard-coded visible test"),
+])
+def test_wrong_answers_fail_whatever_the_kernel_did(namespace, why):
+    entry = _score(reports(SQUARE_TEST, namespace))
+    assert entry["points"] == 0.0 and entry["message"].startswith("AssertionError"), why
+
+
+def test_dropped_skipped_or_forged_reports_fail():
+    good = reports(SQUARE_TEST, {"np": np, "square": _square})
+    assert _score([])["message"] == "the test cell did not run to its end"
+    assert _score(good[:2] + good[-1:])["message"] == "some of this cell's tests did not run"
+    crashed = reports(SQUARE_TEST, {"np": np, "square": _square}, stop_at="for _x")
+    assert _score(crashed)["points"] == 0.0
+    forged = {"output_type": "display_data",
+              "data": {MIME: '{"expect": 99, "values": [], "message": null}'}}
+    assert _score(good[:-1] + [forged] + good[-1:])["message"] == "unexpected test report"
+    garbage = {"output_type": "display_data", "data": {MIME: '{"expect": 0, "values": 5}'}}
+    assert _score([garbage] + good)["points"] == 0.0
+
+
+def test_hidden_expected_values_never_reach_the_kernel_nor_the_feedback():
+    kernel = rewrite(SQUARE_TEST).kernel_source
+    assert "1e-12" not in kernel and "[0.0, 1.0, 4.0]" not in kernel and "hidden-marker" not in kernel
+    wrong_hidden = reports(SQUARE_TEST, {"np": np, "square": lambda x: x * abs(x) if isinstance(
+        x, float) else x * x})
+    message = _score(wrong_hidden)["message"]
+    assert message == "AssertionError: square must handle negative numbers"
+    sites = rewrite(SQUARE_TEST).sites
+    assert [s.hidden for s in sites] == [False, False, True, True]
+    assert all(not s.text for s in sites if s.hidden)
+
+
+def test_structure_checks_and_tuples_survive_the_wire():
+    source = ("assert type(n) is int and isinstance(x, np.ndarray)\n"
+              "assert x.shape == (2, 3) and x.dtype == np.float32\n"
+              "assert d == {'a': (1, 2)} and set(d) == {'a'} and b == b'ok'\n"
+              "assert [v > 0 for v in x.ravel()] == [True] * 6\n")
+    cell = Cell("n", "t", 0, 1.0, expects=rewrite(source).sites)
+    good = {"np": np, "n": 3, "x": np.ones((2, 3), np.float32), "d": {"a": (1, 2)}, "b": b"ok"}
+    assert score_cell(cell, reports(source, good), "n", 1.0)["ok"]
+    bad = {**good, "x": np.ones((3, 2), np.float32)}
+    assert not score_cell(cell, reports(source, bad), "n", 1.0)["ok"]
+
+
+def test_every_course_test_cell_has_a_kernel_form_that_compiles():
+    count = 0
+    for path in sorted(glob.glob(str(ROOT / "source" / "*" / "*.ipynb"))):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "code" and not meta.get("solution"):
+                rewritten = rewrite(cell.source)
+                compile(rewritten.kernel_source, path, "exec")
+                for site in rewritten.sites:
+                    compile(site.expression, path, "eval")
+                count += len(rewritten.sites)
+    assert count > 50   # the course's plain asserts are judged in the grader

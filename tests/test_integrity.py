@@ -1,0 +1,185 @@
+"""Hostile submissions, graded for real: each is named by the outcome it expects.
+
+One ``autograder grade`` run (real kernels, forked from one server) grades the whole
+hostile class; the tests below read what it wrote.  The course (numpy only) has a
+``check_relu`` test cell with a hidden re-run (2 points), a plain-assert test cell with
+hidden asserts (2 points) and a hand-graded answer (1 point).  Every attack on the
+verdict comes with a wrong ReLU and a wrong ``square``, so any point it earns is a hole.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import grade
+from autograder._sandbox import sandbox_status
+from autograder._store import read_record
+
+pytestmark = pytest.mark.slow
+FIXTURES = Path(__file__).parent / "fixtures" / "hostile"
+SECRET = "hidden-marker-7f3a9c"
+NO_POINTS = ("patch_numpy_allclose", "patch_builtins", "always_equal_objects",
+             "ipython_input_transformer", "ast_transformer", "custom_exc_handler",
+             "patch_showtraceback", "patch_run_cell", "patch_display",
+             "monkeypatch_nn_utils_judge", "forged_check_record")
+EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is graded by hand)
+    "correct__full_marks": ("ok", 4),
+    "wrong_answers__zero": ("ok", 0),
+    **{f"{attack}__no_points": ("ok", 0) for attack in NO_POINTS},
+    "skip_execution_tag__test_still_runs": ("ok", 2),
+    "edit_test_cell_points__ignored": ("ok", 2),
+    "delete_test_cell__restored": ("ok", 2),
+    "reorder_duplicate_retag__source_wins": ("ok", 2),
+    "other_kernelspec__full_marks": ("ok", 4),
+    "stderr_warning__full_marks": ("ok", 4),
+    "sleep_5s__full_marks": ("ok", 4),
+    "read_source_notebook__denied": ("ok", 4),
+    "read_gradebook__denied": ("ok", 4),
+    "write_gradebook__denied": ("ok", 4),
+    "snoop_proc__denied": ("ok", 4),
+    "network_access__denied": ("ok", 4),
+    "alloc_6gib__memory": ("memory", 4),
+    "fork_bomb__bounded": ("ok", 4),   # unisolated, the watchdog kills it instead: see below
+    "orphan_daemon__killed": ("ok", 4),
+    "output_flood__trimmed": ("ok", 4),
+    "os_exit_after_first_test__keeps_credit": ("kernel-died", 2),
+}
+PROCESS_CAP = 96
+ISOLATED = sandbox_status()[0]
+if not ISOLATED:  # no per-kernel user: the process cap is the grader's watchdog, which kills
+    EXPECTED["fork_bomb__bounded"] = ("kernel-died", 2)
+needs_isolation = pytest.mark.skipif(not ISOLATED, reason=f"no isolation: {sandbox_status()[1]}")
+
+
+def _cells_text(nb) -> str:
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    course = root / "course"
+    shutil.copytree(FIXTURES / "course", course)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.setblocking(False)
+    for student in EXPECTED:
+        folder = course / "submitted" / student / "hostile"
+        folder.mkdir(parents=True)
+        shutil.copy(FIXTURES / "submissions" / f"{student}.ipynb", folder / "hostile.ipynb")
+        # the worst case: the student knows where the course lives and where a server listens
+        (folder / "course_path.txt").write_text(str(course))
+        (folder / "port.txt").write_text(str(listener.getsockname()[1]))
+    before = {p: p.stat().st_mtime for p in course.rglob("*") if p.is_file()}
+    status = grade.main(course=course, assignment="hostile", workers=2, timeout=10,
+                        submission_timeout=90, processes=PROCESS_CAP, progress=False)
+    try:
+        accepted = listener.accept()
+        accepted[0].close()
+    except BlockingIOError:
+        accepted = None
+    listener.close()
+    yield {"course": course, "status": status, "accepted": accepted, "before": before}
+
+
+def _record(graded, student):
+    return read_record(graded["course"], student, "hostile")
+
+
+def _autograded(graded, student):
+    path = graded["course"] / "autograded" / student / "hostile" / "hostile.ipynb"
+    return nbformat.read(path, as_version=4)
+
+
+@pytest.mark.parametrize("student", EXPECTED)
+def test_each_hostile_submission_gets_its_expected_outcome(graded, student):
+    assert graded["status"] == 0
+    record = _record(graded, student)
+    got = {t["grade_id"]: t["points"] for t in record["tests"]}
+    assert (record["status"], record["score"]) == EXPECTED[student], (record["detail"], got)
+    assert record["max_score"] == 5.0 and sorted(got) == ["explain", "test_relu", "test_square"]
+
+
+def test_gradebook_and_csv_agree_with_the_records(graded):
+    from nbgrader.api import Gradebook
+    course = graded["course"]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        subs = {s.student.id: s for s in gb.find_assignment("hostile").submissions}
+        assert sorted(subs) == sorted(EXPECTED)
+        for student, sub in subs.items():
+            assert sub.score == pytest.approx(_record(graded, student)["score"]), student
+            assert sub.max_score == 5.0
+    with open(course / "grades.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert {s: float(r["score"]) for s, r in rows.items()} == {
+        s: float(score) for s, (_, score) in EXPECTED.items()}
+
+
+def test_feedback_names_the_failure_but_not_hidden_tests(graded):
+    course = graded["course"]
+    for student in EXPECTED:
+        html = (course / "feedback" / student / "hostile" / "hostile.html").read_text()
+        assert SECRET not in html and "seed=7" not in html and "0.5)" not in html, student
+    html = (course / "feedback" / "wrong_answers__zero" / "hostile" / "hostile.html").read_text()
+    assert "relu: forward output is wrong" in html and "assert square(3) == 9" in html
+
+
+@needs_isolation
+@pytest.mark.parametrize("student", ["read_source_notebook__denied", "read_gradebook__denied",
+                                     "write_gradebook__denied", "snoop_proc__denied",
+                                     "network_access__denied"])
+def test_course_files_processes_and_network_are_out_of_reach(graded, student):
+    text = _cells_text(_autograded(graded, student))
+    assert "DENIED" in text or student == "snoop_proc__denied"
+    for word in ("LEAKED", "WROTE", "CONNECTED", SECRET):
+        assert word not in text, (student, word)
+
+
+@needs_isolation
+def test_nothing_outside_the_working_copies_changed(graded):
+    course, before = graded["course"], graded["before"]
+    assert not list(course.rglob("PWNED*")) and not Path("/var/tmp/PWNED-hostile.txt").exists()
+    for path, mtime in before.items():
+        assert path.stat().st_mtime == mtime, path  # sources and submissions untouched
+    assert graded["accepted"] is None                # no connection reached the test's server
+
+
+@needs_isolation
+def test_fork_bomb_hits_the_process_cap_inside_the_submission(graded):
+    text = _cells_text(_autograded(graded, "fork_bomb__bounded"))
+    assert "FORK-LIMIT" in text
+    kids = int(text.split("FORK-LIMIT ")[1].split()[0])
+    assert kids < PROCESS_CAP
+
+
+def test_output_flood_is_trimmed(graded):
+    path = graded["course"] / "autograded" / "output_flood__trimmed" / "hostile" / "hostile.ipynb"
+    assert path.stat().st_size < 1_000_000
+    html = graded["course"] / "feedback" / "output_flood__trimmed" / "hostile" / "hostile.html"
+    assert html.stat().st_size < 1_000_000
+
+
+def test_memory_error_stays_inside_the_submission(graded):
+    text = _cells_text(_autograded(graded, "alloc_6gib__memory"))
+    assert "MemoryError" in text
+
+
+def test_no_process_survives_the_batch(graded):
+    from test_grade import descendants
+    assert not descendants()
+    table = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                table[entry] = fh.read()
+        except OSError:
+            continue
+    assert not [p for p, cmd in table.items() if b"time.sleep(300)" in cmd]
