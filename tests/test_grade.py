@@ -8,6 +8,9 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -147,16 +150,41 @@ def _comparable(record: dict) -> tuple:
             [(t["grade_id"], t["points"], t["ok"], t["bug"]) for t in record["tests"]])
 
 
-def test_dask_cluster_gives_the_local_results(graded, tmp_path):
+def _kill_when_busy(pid: int, killed: list) -> None:
+    """SIGKILL process ``pid`` once it runs a kernel (fork server + kernel below it)."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        table, below, grew = process_table(), {pid}, True
+        while grew:
+            more = {p for p, (ppid, _) in table.items() if ppid in below} - below
+            below |= more
+            grew = bool(more)
+        if len(below) >= 3:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            return
+        time.sleep(0.05)
+
+
+def test_dask_cluster_gives_the_local_results_despite_a_killed_worker(graded, tmp_path):
     from distributed import LocalCluster
     local, _ = graded
     course = make_course(tmp_path / "course", students=DASK_SUBSET)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None, scheduler_port=0) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1")
+        victim = next(iter(cluster.workers.values())).process.process.pid
+        killed: list = []
+        killer = threading.Thread(target=_kill_when_busy, args=(victim, killed), daemon=True)
+        killer.start()
         status = grade.main(course=course, assignment="tiny", scheduler=cluster.scheduler_address,
                             timeout=5, submission_timeout=60, progress=False)
-    assert status == 0
+        killer.join()
+    assert status == 0 and killed == [victim]    # a worker died mid-task; its task ran again
+    deadline = time.monotonic() + 15             # its fork server and kernel died with it
+    while descendants() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not descendants()
     for student in DASK_SUBSET:
         assert _comparable(read_record(course, student, "tiny")) == \
             _comparable(read_record(local, student, "tiny")), student
