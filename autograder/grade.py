@@ -26,6 +26,7 @@ from ._execute import kill_running
 from ._feedback import feedback_html
 from ._kernels import close_fork_servers
 from ._runners import connect, run_dask, run_local
+from ._sandbox import sandbox_status
 from ._score import score_cell
 from ._store import Store, read_record, submission_sha256, utc_now
 
@@ -228,6 +229,9 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
                 "fork": bool(fork), "preload": preload,
                 "limits": {"memory": parse_size(memory), "processes": processes, "core": 0}}
     client = connect(scheduler) if scheduler else None
+    isolated, why = sandbox_status()
+    if not isolated and not scheduler:  # Dask workers decide for themselves
+        print(f"autograder: warning: submissions run without isolation ({why})", file=sys.stderr)
     store = Store(course, assignment, sources)
     rows, todo, infos = [], [], {}
     try:

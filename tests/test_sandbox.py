@@ -1,0 +1,151 @@
+"""Kernel isolation without Jupyter: a forked child enters the sandbox and reports what it sees.
+
+The child is what a forked grading kernel is just before ipykernel starts: it gets
+a working copy and a socket directory and must not see the course, other working
+copies, other users' processes or any network.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder import _sandbox
+
+ROOT = Path(__file__).parent.parent
+ISOLATED, WHY = _sandbox.sandbox_status()
+needs_root = pytest.mark.skipif(not ISOLATED, reason=f"no isolation here: {WHY}")
+
+PROBES = {  # name -> code run inside the sandbox; prints a JSON-able value
+    "uid": "os.getuid()",
+    "cwd": "os.getcwd()",
+    "own_file": "open('mine.txt').read()",
+    "course_visible": "[os.path.exists(p) for p in (COURSE + '/source', COURSE + '/gradebook.db', "
+                      "COURSE + '/nbgrader_config.py', OTHER)]",
+    "packages": "[os.path.exists(p) for p in (COURSE + '/nn_utils/_runner.py', np.__file__)]",
+    "pids": "sorted(int(p) for p in os.listdir('/proc') if p.isdigit())",
+    "network": "net()",
+    "write_root": "write(COURSE + '/PWNED')",
+    "write_var_tmp": "write('/var/tmp/PWNED-sandbox')",
+    "write_workdir": "write('mine2.txt')",
+}
+HELPERS = """
+import os, socket
+import numpy as np
+def net():
+    out = []
+    for host in ("127.0.0.1", "1.1.1.1"):
+        try:
+            socket.create_connection((host, PORT), timeout=1).close()
+            out.append("connected")
+        except OSError as exc:
+            out.append(type(exc).__name__)
+    return out
+def write(path):
+    try:
+        open(path, "w").write("x")
+        return "wrote"
+    except OSError as exc:
+        return type(exc).__name__
+"""
+
+
+def _run_isolated(spec: dict, code: str, env: dict) -> dict:
+    """Fork, enter the sandbox, run ``code`` with ``env`` as globals; its printed JSON."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        try:
+            os.close(read)
+            os.chdir(spec["workdir"])
+            conn = os.path.join(spec["rundir"], "given.json")
+            _sandbox.enter(spec, conn)
+            scope = dict(env)
+            exec(HELPERS, scope)  # noqa: S102
+            result = {name: eval(expr, scope) for name, expr in PROBES.items()}  # noqa: S307
+            os.write(write, json.dumps(result).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    data = b""
+    while chunk := os.read(read, 65536):
+        data += chunk
+    os.waitpid(pid, 0)
+    return json.loads(data)
+
+
+@pytest.fixture
+def spec(tmp_path):
+    workdir = tempfile.mkdtemp(prefix="autograde-")
+    rundir = tempfile.mkdtemp(prefix="agk-")
+    Path(workdir, "mine.txt").write_text("my answer")
+    Path(rundir, "given.json").write_text("{}")
+    yield {"workdir": workdir, "rundir": rundir, "paths": _sandbox._readable_paths(),
+           "processes": 64}
+    import shutil
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(rundir, ignore_errors=True)
+
+
+@needs_root
+def test_a_kernel_sees_its_working_copy_and_nothing_of_the_course(spec, tmp_path):
+    other = tempfile.mkdtemp(prefix="autograde-")   # another student's working copy
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    env = {"COURSE": str(ROOT), "OTHER": other, "PORT": listener.getsockname()[1]}
+    seen = _run_isolated(spec, "", env)
+    listener.close()
+    os.rmdir(other)
+    assert seen["uid"] >= _sandbox.UID_BASE and seen["cwd"] == os.path.realpath(spec["workdir"])
+    assert seen["own_file"] == "my answer"
+    assert seen["course_visible"] == [False, False, False, False]
+    assert seen["packages"] == [True, True]       # nn_utils and numpy still import
+    assert len(seen["pids"]) == 1                  # only itself in /proc
+    assert seen["network"] == ["OSError", "OSError"] or all(
+        r != "connected" for r in seen["network"])
+    assert seen["write_root"] != "wrote" and seen["write_var_tmp"] != "wrote"
+    assert seen["write_workdir"] == "wrote"
+    assert not (ROOT / "PWNED").exists() and not Path("/var/tmp/PWNED-sandbox").exists()
+    assert Path(spec["workdir"], "mine2.txt").stat().st_uid == seen["uid"]
+
+
+@needs_root
+def test_entering_costs_little_next_to_a_kernel_start(spec):
+    """Forking stays the fast path: the set-up adds milliseconds, not the seconds of an import."""
+    def fork_once(isolate: bool) -> float:
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                if isolate:
+                    os.chdir(spec["workdir"])
+                    _sandbox.enter(spec, os.path.join(spec["rundir"], "given.json"))
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        return time.perf_counter() - start
+    plain = statistics.median(fork_once(False) for _ in range(5))
+    isolated = statistics.median(fork_once(True) for _ in range(5))
+    print(f"fork {plain * 1000:.1f} ms, fork + sandbox {isolated * 1000:.1f} ms")
+    assert isolated < 0.5
+
+
+def test_without_root_kernels_run_unisolated_with_a_reason(monkeypatch):
+    monkeypatch.setattr(_sandbox, "_status", None)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    ok, why = _sandbox.sandbox_status()
+    assert not ok and "not running as root" in why
+    made = []
+    km = _sandbox.isolate(lambda server, limits: made.append(limits) or "km", None,
+                          {"memory": 1}, "/tmp")
+    assert km == "km" and made == [{"memory": 1}]
+    monkeypatch.setattr(_sandbox, "_status", None)
+    monkeypatch.setenv("AUTOGRADER_ISOLATION", "off")
+    assert _sandbox.sandbox_status() == (False, "switched off by AUTOGRADER_ISOLATION")
