@@ -124,3 +124,10 @@ def test_every_course_test_cell_has_a_kernel_form_that_compiles():
                     compile(site.expression, path, "eval")
                 count += len(rewritten.sites)
     assert count > 50   # the course's plain asserts are judged in the grader
+
+
+def test_a_failed_hidden_numpy_assert_does_not_quote_the_expected_values():
+    square = lambda x: x * x + (0.5 if isinstance(x, np.ndarray) and len(x) == 3 else 0)  # noqa: E731
+    entry = _score(reports(SQUARE_TEST, {"np": np, "square": square}))
+    assert entry["points"] == 0.0
+    assert entry["message"] == "AssertionError: a hidden test failed"
