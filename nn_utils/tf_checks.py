@@ -97,22 +97,25 @@ def _descriptor_output():
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()  # earlier output stays where it was going
-    with tempfile.TemporaryFile() as sink:
-        saved = []
-        try:
-            for fd in (1, 2):
-                saved.append((fd, os.dup(fd)))
-                os.dup2(sink.fileno(), fd)
-        except OSError:  # no such descriptors here: Python-level capture only
-            pass
-        try:
-            yield lines
-        finally:
-            for fd, copy in saved:
-                os.dup2(copy, fd)
-                os.close(copy)
+    sink, saved = None, []
+    try:
+        sink = tempfile.TemporaryFile()
+        for fd in (1, 2):
+            saved.append((fd, os.dup(fd)))
+            os.dup2(sink.fileno(), fd)
+    except OSError:  # no temporary file or no such descriptors: Python-level capture only
+        pass
+    try:
+        yield lines
+    finally:
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+        if sink is not None:
             sink.seek(0)
-            lines.extend(sink.read().decode(errors="replace").splitlines())
+            # of a flood of output only the start matters (at most _MAX_LINES are kept)
+            lines.extend(sink.read(1 << 20).decode(errors="replace").splitlines())
+            sink.close()
 
 
 def _quiet_call(fn, *args):

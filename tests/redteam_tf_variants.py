@@ -325,7 +325,7 @@ FIT_OK = [fit_tf_print, fit_tf_print_stdout, fit_stderr_print, fit_keras_sgd_app
 
 
 # ----------------------------------------------------------------------- fit: bugs
-def _optimizer_fit(make_optimizer):
+def _optimizer_fit(name, make_optimizer):
     def fit(model, X_train, Y_train, X_test, Y_test, N, lr):
         opt = make_optimizer(lr)
         history = [_both(model, X_train, Y_train, X_test, Y_test)]
@@ -337,11 +337,13 @@ def _optimizer_fit(make_optimizer):
             if (epoch + 1) % 10 == 0:
                 print(epoch + 1, history[-1])
         return np.array(history)
+    fit.__name__ = fit.__qualname__ = name
     return fit
 
 
-fitb_momentum = _optimizer_fit(lambda lr: tf.keras.optimizers.SGD(lr, momentum=0.9))
-fitb_adam = _optimizer_fit(lambda lr: tf.keras.optimizers.Adam(lr))
+fitb_momentum = _optimizer_fit("fitb_momentum",
+                               lambda lr: tf.keras.optimizers.SGD(lr, momentum=0.9))
+fitb_adam = _optimizer_fit("fitb_adam", lambda lr: tf.keras.optimizers.Adam(lr))
 
 
 def fitb_minibatch(model, X_train, Y_train, X_test, Y_test, N, lr):
