@@ -4,7 +4,13 @@ Subcommands live in their own modules (``autograder.grade`` ...), each with
 ``add_arguments(parser)`` and ``main(*, course=".", ...) -> int``; see ``autograder.cli``.
 """
 
+import sys
+
 __all__ = ["UsageError"]
+
+# With rfc3987-syntax installed, jsonschema compiles ~40 grammars on import (seconds of
+# start-up for every grader and Dask worker); nbformat never validates IRIs, so keep it out.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 
 class UsageError(Exception):

@@ -70,14 +70,16 @@ def read_record(course: Path, student: str, assignment: str) -> dict | None:
 class Store:
     """The one writer: gradebook rows, autograded notebooks, records, CSV and log."""
 
-    def __init__(self, course: Path, assignment: str, sources: dict):
+    def __init__(self, course: Path, assignment: str, sources: dict, db_url: str | None = None,
+                 course_id: str = "default_course"):
         from nbgrader.api import Gradebook
         bindir = os.path.dirname(sys.executable)  # nbgrader runs the `alembic` script from PATH
         if bindir not in os.environ.get("PATH", "").split(os.pathsep):
             os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
         self.course, self.assignment = course, assignment
         warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy notes on its models
-        self.gb = Gradebook(f"sqlite:///{course / 'gradebook.db'}")
+        self.db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+        self.gb = Gradebook(self.db_url, course_id=course_id)
         self._register(sources)
         self.max_points = {(g.notebook.name, g.name): float(g.max_score or 0.0)
                            for nb in self.gb.find_assignment(assignment).notebooks
@@ -87,7 +89,6 @@ class Store:
     def _register(self, sources: dict) -> None:
         """Add the assignment from source/ if ``nbgrader generate_assignment`` has not."""
         from nbgrader.api import MissingEntry
-        from nbgrader.preprocessors import SaveCells
         self.gb.update_or_create_assignment(self.assignment)
         for name, nb in sources.items():
             try:
@@ -95,8 +96,9 @@ class Store:
                 continue
             except MissingEntry:
                 pass
+            from nbgrader.preprocessors import SaveCells  # slow import: only when needed
             resources = {"nbgrader": {"notebook": name, "assignment": self.assignment,
-                                      "db_url": f"sqlite:///{self.course / 'gradebook.db'}"}}
+                                      "db_url": self.db_url}}
             SaveCells().preprocess(copy.deepcopy(nb), resources)
         self.gb.db.expire_all()
 
