@@ -25,8 +25,11 @@ from ._tools import (ToolError, assignments_in, course_root, error_line, generat
 __all__ = ["DEMO_ASSIGNMENTS", "expected_outcome", "roster", "build_class",
            "add_arguments", "main"]
 
-#: Graded by default, in this order, when they exist in source/.
-DEMO_ASSIGNMENTS = ("backprop_numpy", "gradient_tape")
+#: Graded by default, in this order, when they exist in source/: assignment ->
+#: how many of the class hand it in.  A gradient_tape solution trains a
+#: 512-wide network for 1000 epochs (~25 s of CPU per submission), so a
+#: section of the class submits it and the demo stays within minutes.
+DEMO_ASSIGNMENTS = {"backprop_numpy": 30, "gradient_tape": 10}
 _MARK = ".autograder-demo"  # only a folder carrying this mark is ever deleted
 _STATUS = {"malformed": "malformed", "infinite_loop": "timeout",
            "kernel_crash": "kernel-died", "missing": "missing"}
@@ -67,11 +70,12 @@ def _fresh(dest: Path, course: Path) -> None:
     (dest / _MARK).write_text("built by autograder demo; deleted by the next one\n")
 
 
-def build_class(course: Path, dest: Path, assignments: list[str], students: int,
+def build_class(course: Path, dest: Path, assignments: list[str], students: int | None,
                 kinds: list[str] | None = None) -> list[tuple[str, str, str]]:
     """Copy and release the course into ``dest`` and write every submission.
 
-    Returns the roster as (student, assignment, kind) rows.
+    ``students`` per assignment (None: :data:`DEMO_ASSIGNMENTS`' number, else 30),
+    or exactly ``kinds``.  Returns the roster as (student, assignment, kind) rows.
     """
     _fresh(dest, course)
     if (course / "nbgrader_config.py").is_file():
@@ -86,7 +90,8 @@ def build_class(course: Path, dest: Path, assignments: list[str], students: int,
         notebooks = {name: tuple(json.loads((dest / folder / assignment / f"{name}.ipynb")
                                             .read_text()) for folder in ("source", "release"))
                      for name in notebook_names(dest, assignment)}
-        plan = list(kinds) if kinds else roster(assignment, students)
+        plan = list(kinds) if kinds else roster(
+            assignment, students or DEMO_ASSIGNMENTS.get(assignment, 30))
         width = max(2, len(str(len(plan))))
         for number, kind in enumerate(plan, 1):
             student = f"s{number:0{width}d}"
@@ -126,7 +131,7 @@ def _outcomes(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:
     lines = []
     for (assignment, kind), (good, total, problems) in sorted(tally.items()):
         verdict = "as expected" if good == total else "UNEXPECTED " + "; ".join(problems[:3])
-        lines.append(f"  {assignment:<16} {kind:<28} {good}/{total} {verdict}")
+        lines.append(f"  {assignment:<16} {kind:<36} {good}/{total} {verdict}")
     return lines
 
 
@@ -134,20 +139,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``autograder demo``."""
     parser.add_argument("--dir", dest="directory", metavar="DIR", default="demo-class",
                         help="folder of the demo class, rebuilt from scratch (default: demo-class)")
-    parser.add_argument("--students", type=int, default=30,
-                        help="students in the class (default: 30)")
+    parser.add_argument("--students", type=int, default=None,
+                        help="students handing in each assignment (default: "
+                             + ", ".join(f"{n} for {a}" for a, n in DEMO_ASSIGNMENTS.items())
+                             + ", 30 for others)")
     parser.add_argument("--assignment", action="append", dest="assignments", metavar="NAME",
                         help="grade this assignment (repeatable; default: "
                              + ", ".join(DEMO_ASSIGNMENTS) + " where they exist)")
     parser.add_argument("--workers", type=int, default=None,
                         help="grading workers (default: one per CPU core)")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="per-cell time limit in seconds (default: the grader's)")
+    parser.add_argument("--timeout", type=float, default=90.0,
+                        help="per-cell time limit in seconds (default: 90, enough for the "
+                             "slowest solution cell on two busy cores; the infinite loops "
+                             "of the demo wait this long)")
 
 
-def main(*, course: str = ".", directory: str = "demo-class", students: int = 30,
+def main(*, course: str = ".", directory: str = "demo-class", students: int | None = None,
          assignments: list[str] | None = None, kinds: list[str] | None = None,
-         workers: int | None = None, timeout: float | None = None) -> int:
+         workers: int | None = None, timeout: float = 90.0) -> int:
     """Build, grade and report the demo class; ``kinds`` fixes each student's submission."""
     started = time.monotonic()
     try:
@@ -157,12 +166,13 @@ def main(*, course: str = ".", directory: str = "demo-class", students: int = 30
         missing = sorted(set(chosen) - set(available))
         if missing or not chosen:
             raise ToolError(f"no assignment {', '.join(missing) or 'at all'} in {root / 'source'}")
-        if students < 1:
+        if students is not None and students < 1:
             raise ToolError("--students must be at least 1")
         dest = Path(directory).resolve()
-        print(f"demo: building {len(kinds or []) or students} students x {len(chosen)} "
-              f"assignment(s) ({', '.join(chosen)}) in {dest}")
+        print(f"demo: building the class in {dest}", flush=True)
         rows = build_class(root, dest, chosen, students, kinds)
+        print("demo: " + ", ".join(f"{sum(a == name for _, a, _ in rows)} submissions of {name}"
+                                   for name in chosen), flush=True)
     except (ToolError, _students.BuildError) as exc:
         return error_line(exc)
     from . import UsageError, grade, report  # imported late: building does not need them
@@ -170,9 +180,8 @@ def main(*, course: str = ".", directory: str = "demo-class", students: int = 30
     graded: list[dict] = []
     for assignment in chosen:
         try:
-            limits = {} if timeout is None else {"timeout": timeout}
             status = grade.main(course=str(dest), assignment=assignment, workers=workers,
-                                progress=True, **limits)
+                                timeout=timeout, progress=True)
         except UsageError as exc:
             return error_line(exc)
         if status != 0:

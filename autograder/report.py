@@ -104,7 +104,8 @@ def summarise(assignment: str, records: list[dict], grades: dict[str, dict]) -> 
 
 
 def _label(check: str, line: str) -> str:
-    return line if line.startswith(check) else f"{check}: {line}" if line else check
+    """The message alone when it already names its check ("check_fit: ...")."""
+    return line if check in line.split(":")[0] else f"{check}: {line}" if line else check
 
 
 def _percent(row: dict) -> float:
