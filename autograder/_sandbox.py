@@ -18,6 +18,9 @@ server or booted fresh -- isolates itself in :func:`enter` before it runs anythi
 3. The working copy and socket directory are given to a uid/gid of its own
    (``UID_BASE`` + the kernel's pid modulo 2**20, no passwd entry needed, no supplementary
    groups), then privileges are dropped for good (``setuid``, no new privileges).
+   The working copy the kernel writes in is a copy on a tmpfs capped at
+   ``WORKDIR_SIZE`` (1 GiB; ``AUTOGRADER_WORKDIR_SIZE``), ``/tmp`` and ``/dev/shm``
+   at 64 MiB each, so a submission cannot fill the grader's disk.
    Being another user makes the per-user process limit bite (root ignores it) and
    keeps concurrent kernels out of each other's processes.
 
@@ -42,6 +45,7 @@ import weakref
 __all__ = ["UID_BASE", "enter", "isolate", "sandbox_status", "kernel_uid"]
 
 UID_BASE = 1_700_000_000            # far above any login or container user
+WORKDIR_SIZE = os.environ.get("AUTOGRADER_WORKDIR_SIZE", "1g")  # tmpfs cap of a working copy
 _CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
@@ -172,7 +176,7 @@ def _chown_tree(path: str, uid: int) -> None:
             os.chown(os.path.join(top, name), uid, uid, follow_symlinks=False)
 
 
-def _build_root(spec: dict, root: str) -> None:
+def _build_root(spec: dict, root: str, uid: int) -> None:
     """A tmpfs at ``root`` with only what the kernel may see (see the module docstring)."""
     _mount("tmpfs", root, "tmpfs", _MS_NOSUID, "mode=0755,size=16m")
     bound: list[str] = []
@@ -190,12 +194,17 @@ def _build_root(spec: dict, root: str) -> None:
         os.symlink(target, f"{root}/dev/{name}")
     for tmp in ("/tmp", "/dev/shm"):
         _mkdirs(root + tmp)
-        _mount("tmpfs", root + tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=256m")
+        _mount("tmpfs", root + tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=64m")
     _mkdirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
            "hidepid=invisible")
-    for path in (spec["workdir"], spec["rundir"]):
-        _bind(root, path, writable=True)
+    _bind(root, spec["rundir"], writable=True)
+    # the working copy: a copy on a size-capped tmpfs, so a submission cannot fill the disk
+    target = root + spec["workdir"]
+    _mkdirs(target)
+    _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=0755,size={WORKDIR_SIZE}")
+    shutil.copytree(spec["workdir"], target, symlinks=True, dirs_exist_ok=True)
+    _chown_tree(target, uid)
 
 
 def enter(spec: dict | None, connection_file: str) -> str:
@@ -212,14 +221,13 @@ def enter(spec: dict | None, connection_file: str) -> str:
     private = os.path.join(spec["rundir"], "kernel.json")
     with open(private, "w", encoding="utf-8") as fh:
         json.dump(connection, fh)
-    _chown_tree(spec["workdir"], uid)   # before any mount: the walk stays in the working copy
-    _chown_tree(spec["rundir"], uid)
+    _chown_tree(spec["rundir"], uid)   # before any mount: the walk stays in the socket dir
     root = os.path.join(spec["rundir"], ".root")
     _mkdirs(root)
     os.chown(root, 0, 0)
     _check(_libc().unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)   # nothing we mount leaks to the host
-    _build_root(spec, root)
+    _build_root(spec, root, uid)
     os.chroot(root)
     os.chdir(spec["workdir"])
     os.setgroups([])

@@ -28,7 +28,7 @@ SECRET = "hidden-marker-7f3a9c"
 NO_POINTS = ("patch_numpy_allclose", "patch_builtins", "always_equal_objects",
              "ipython_input_transformer", "ast_transformer", "custom_exc_handler",
              "patch_showtraceback", "patch_run_cell", "patch_display",
-             "monkeypatch_nn_utils_judge", "forged_check_record")
+             "monkeypatch_nn_utils_judge", "forged_check_record", "forged_expect_reports")
 EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is graded by hand)
     "correct__full_marks": ("ok", 4),
     "wrong_answers__zero": ("ok", 0),
@@ -53,7 +53,9 @@ EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is g
 }
 PROCESS_CAP = 96
 ISOLATED = sandbox_status()[0]
-if not ISOLATED:  # no per-kernel user: the process cap is the grader's watchdog, which kills
+if ISOLATED:  # attacks that would really hurt an unisolated grader (fill its disk, kill it)
+    EXPECTED.update({"kill_grader__denied": ("ok", 4), "fill_disk__bounded": ("ok", 4)})
+else:  # no per-kernel user: the process cap is the grader's watchdog, which kills
     EXPECTED["fork_bomb__bounded"] = ("kernel-died", 2)
 needs_isolation = pytest.mark.skipif(not ISOLATED, reason=f"no isolation: {sandbox_status()[1]}")
 
@@ -135,11 +137,11 @@ def test_feedback_names_the_failure_but_not_hidden_tests(graded):
 @needs_isolation
 @pytest.mark.parametrize("student", ["read_source_notebook__denied", "read_gradebook__denied",
                                      "write_gradebook__denied", "snoop_proc__denied",
-                                     "network_access__denied"])
+                                     "network_access__denied", "kill_grader__denied"])
 def test_course_files_processes_and_network_are_out_of_reach(graded, student):
     text = _cells_text(_autograded(graded, student))
     assert "DENIED" in text or student == "snoop_proc__denied"
-    for word in ("LEAKED", "WROTE", "CONNECTED", SECRET):
+    for word in ("LEAKED", "WROTE", "CONNECTED", "KILLED", SECRET):
         assert word not in text, (student, word)
 
 
@@ -158,6 +160,13 @@ def test_fork_bomb_hits_the_process_cap_inside_the_submission(graded):
     assert "FORK-LIMIT" in text
     kids = int(text.split("FORK-LIMIT ")[1].split()[0])
     assert kids < PROCESS_CAP
+
+
+@needs_isolation
+def test_a_submission_cannot_fill_the_disk(graded):
+    text = _cells_text(_autograded(graded, "fill_disk__bounded"))
+    assert "DISK-LIMIT" in text
+    assert int(text.split("DISK-LIMIT ")[1].split()[0]) <= 1024   # MiB: the working copy's cap
 
 
 def test_output_flood_is_trimmed(graded):

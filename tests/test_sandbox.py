@@ -34,6 +34,7 @@ PROBES = {  # name -> code run inside the sandbox; prints a JSON-able value
     "write_root": "write(COURSE + '/PWNED')",
     "write_var_tmp": "write('/var/tmp/PWNED-sandbox')",
     "write_workdir": "write('mine2.txt')",
+    "fill_workdir": "write('big.bin', 16 * 2 ** 20)",
 }
 HELPERS = """
 import os, socket
@@ -47,9 +48,10 @@ def net():
         except OSError as exc:
             out.append(type(exc).__name__)
     return out
-def write(path):
+def write(path, size=1):
     try:
-        open(path, "w").write("x")
+        with open(path, "w") as fh:
+            fh.write("x" * size)
         return "wrote"
     except OSError as exc:
         return type(exc).__name__
@@ -94,7 +96,8 @@ def spec(tmp_path):
 
 
 @needs_root
-def test_a_kernel_sees_its_working_copy_and_nothing_of_the_course(spec, tmp_path):
+def test_a_kernel_sees_its_working_copy_and_nothing_of_the_course(spec, monkeypatch):
+    monkeypatch.setattr(_sandbox, "WORKDIR_SIZE", "8m")
     other = tempfile.mkdtemp(prefix="autograde-")   # another student's working copy
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -111,9 +114,9 @@ def test_a_kernel_sees_its_working_copy_and_nothing_of_the_course(spec, tmp_path
     assert seen["network"] == ["OSError", "OSError"] or all(
         r != "connected" for r in seen["network"])
     assert seen["write_root"] != "wrote" and seen["write_var_tmp"] != "wrote"
-    assert seen["write_workdir"] == "wrote"
+    assert seen["write_workdir"] == "wrote" and seen["fill_workdir"] == "OSError"  # 8 MiB cap
     assert not (ROOT / "PWNED").exists() and not Path("/var/tmp/PWNED-sandbox").exists()
-    assert Path(spec["workdir"], "mine2.txt").stat().st_uid == seen["uid"]
+    assert not Path(spec["workdir"], "mine2.txt").exists()   # it wrote in a private copy
 
 
 @needs_root
