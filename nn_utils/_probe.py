@@ -49,6 +49,8 @@ def as_array(value):
     """
     if value is None:
         return None, "None"
+    if isinstance(value, str):
+        return None, f"the text {value[:40]!r}"
     if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor / Variable
         try:
             value = value.numpy()

@@ -85,13 +85,17 @@ def _mistakes(case, theta):
                           "predictions by 100"),
         ("count", count, "divide the number of correct predictions by len(Y) and "
                          "multiply by 100"),
-        ("labels_flipped", 100 - acc, "this is the accuracy with the classes swapped: "
-                                      "compare the argmax of the probabilities with Y itself"),
+        ("labels_flipped", 100 - acc, "this is 100 minus the accuracy (the error rate, or "
+                                      "the classes swapped): count the samples whose argmax "
+                                      "of the probabilities equals Y"),
         ("int8_overflow", 100.0 * wrapped / n, "the count of correct predictions wrapped "
-                                               "around: an int8 sum overflows past 127; cast "
-                                               "to float32 or int32 before summing"),
-        ("int8_overflow", wrapped, "an int8 sum overflows past 127; cast to float32 or "
-                                   "int32 before summing"),
+                                               "around: an 8-bit sum overflows (int8 past 127, "
+                                               "uint8 past 255); cast to float32 or int32 "
+                                               "before summing"),
+        ("int8_overflow", wrapped, "an 8-bit sum overflows (int8 past 127, uint8 past 255); "
+                                   "cast to float32 or int32 before summing"),
+        ("rounded", float(round(acc)), "do not round to a whole percent: return the "
+                                       "accuracy itself (rounding to one decimal is fine)"),
         ("integer_mean", 100.0 * int(wrapped / n), "the mean of an integer tensor is "
                                                    "an integer: cast the hits to float32 "
                                                    "before tf.reduce_mean"),

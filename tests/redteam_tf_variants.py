@@ -96,6 +96,12 @@ def evb_percent_string(model, X, Y):
     return f"{np.mean(np.argmax(model(X), 1) == Y) * 100:.1f}%"
 
 
+def evb_rounded_to_whole_percent(model, X, Y):
+    """round(...) to an integer percent: debatable, but it throws away the answer's
+    precision (the data sets are small), so the check asks for the plain percentage."""
+    return round(np.mean(np.argmax(model(X), 1) == Y) * 100)
+
+
 def evb_threshold_wrong_column(model, X, Y):
     return 100 * np.mean((model(X).numpy()[:, 0] > 0.5) == Y)
 
@@ -124,7 +130,8 @@ def evb_wrong_model_output_column_count(model, X, Y):
 
 
 EVALUATE_BUGS = {
-    evb_percent_string: ("not_a_number", "must return a number"),
+    evb_rounded_to_whole_percent: ("rounded", "whole percent"),
+    evb_percent_string: ("not_a_number", "the text '"),
     evb_threshold_wrong_column: ("labels_flipped", "swapped"),
     evb_prints_only: ("not_a_number", "must return a number"),
     evb_error_rate: ("labels_flipped", "swapped"),
