@@ -10,6 +10,7 @@ matches its files is skipped, so an interrupted batch resumes where it stopped.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import os
 import re
@@ -69,23 +70,33 @@ def _sources(course: Path, assignment: str) -> tuple[dict, dict]:
     return notebooks, files
 
 
-def course_setting(course: Path, section: str, key: str, default):
-    """A value from the course's nbgrader_config.py (e.g. Execute.timeout), else ``default``."""
+@functools.lru_cache(maxsize=8)
+def _course_config(course: Path):
+    from traitlets.config.loader import Config, PyFileConfigLoader
     if not (course / "nbgrader_config.py").is_file():
-        return default
+        return Config()
     try:
-        from traitlets.config.loader import PyFileConfigLoader
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+        return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     except Exception as exc:  # noqa: BLE001 - a broken config is the teacher's to fix
         raise UsageError(f"cannot read {course / 'nbgrader_config.py'}: {exc}") from None
-    return config.get(section, {}).get(key, default)
+
+
+def course_setting(course: Path, section: str, key: str, default):
+    """A value from the course's nbgrader_config.py (e.g. Execute.timeout), else ``default``."""
+    return _course_config(Path(course)).get(section, {}).get(key, default)
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    """False for a link (or a path through a linked folder) leading out of ``folder``."""
+    return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
 
 
 def _student_files(folder: Path) -> dict:
     files, total = {}, 0
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
         rel = path.relative_to(folder).as_posix()
-        if path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in rel:
+        if (path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in rel
+                and _inside(folder, path)):
             total += path.stat().st_size
             if total <= _MAX_STUDENT_FILES:
                 files[rel] = path.read_bytes()
@@ -97,6 +108,8 @@ def _read_submission(folder: Path, name: str):
     path = folder / f"{name}.ipynb"
     if not path.is_file():
         return None, "missing"
+    if not _inside(folder, path):  # a link to the teacher's notebook is not an answer
+        return None, "malformed"
     try:
         nb = nbformat.read(path, as_version=4)
         if not isinstance(nb.get("cells"), list):
@@ -173,7 +186,8 @@ def _write_feedback(course, student, assignment, result, executed, info) -> None
         os.replace(tmp, folder / f"{name}.html")
 
 
-def _summary(rows: list[dict], out=sys.stdout) -> None:
+def _summary(rows: list[dict], out=None) -> None:
+    out = out or sys.stdout
     width = max([7] + [len(r["student"]) for r in rows])
     print(f"{'student':<{width}}  {'status':<11} {'score':>13}  {'time':>7}  detail", file=out)
     for r in sorted(rows, key=lambda r: r["student"]):
@@ -232,7 +246,9 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     isolated, why = sandbox_status()
     if not isolated and not scheduler:  # Dask workers decide for themselves
         print(f"autograder: warning: submissions run without isolation ({why})", file=sys.stderr)
-    store = Store(course, assignment, sources)
+    store = Store(course, assignment, sources,  # nbgrader's own settings: formgrader agrees
+                  db_url=course_setting(course, "CourseDirectory", "db_url", None),
+                  course_id=course_setting(course, "CourseDirectory", "course_id", "default_course"))
     rows, todo, infos = [], [], {}
     try:
         for student in wanted:

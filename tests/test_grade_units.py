@@ -171,3 +171,24 @@ def test_grade_help_lists_options(capsys):
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "--workers" in out and "--scheduler" in out and "Execute.timeout" in out
+
+
+def test_grade_follows_the_course_nbgrader_config(tmp_path, capsys):
+    """db_url and course_id come from nbgrader_config.py; a missing notebook is a 'missing' row."""
+    import shutil
+    from nbgrader.api import Gradebook
+    from autograder import grade
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURES / "course", course)
+    (course / "nbgrader_config.py").write_text(
+        "import os\nc = get_config()\nc.CourseDirectory.course_id = 'c42'\n"
+        "c.CourseDirectory.db_url = 'sqlite:///' + os.path.join(os.path.dirname("
+        "os.path.abspath(__file__)), 'elsewhere.db')\nc.Execute.timeout = 7\n")
+    (course / "submitted" / "s1" / "tiny").mkdir(parents=True)
+    assert grade.course_setting(course, "Execute", "timeout", None) == 7
+    assert grade.main(course=course, assignment="tiny", progress=False) == 0
+    assert not (course / "gradebook.db").exists()
+    with Gradebook(f"sqlite:///{course / 'elsewhere.db'}", course_id="c42") as gb:
+        sub = gb.find_submission("tiny", "s1")
+        assert sub.assignment.course_id == "c42" and sub.score == 0
+    assert "s1  missing" in capsys.readouterr().out
