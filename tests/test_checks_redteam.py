@@ -238,3 +238,69 @@ def test_notebook_traceback_hides_the_checkers_frames():
     assert "CheckFailed: affine: d_weight must have shape" in shown, shown + done.stderr
     assert "run_check" not in shown and "__init__.py" not in shown, shown
     assert len(shown.strip().splitlines()) <= 16, shown
+
+
+# ------------------------------------------------------- decisions that are debatable
+def test_debatable_relu_backward_writing_into_d_out_is_rejected():
+    """``d_out[x <= 0] = 0; return d_out`` gives the right numbers, and in the course's
+    two-layer network nobody reads d_out again, so it would even train correctly.  It
+    is still rejected: a layer that overwrites its caller's array breaks as soon as the
+    caller keeps it (gradient checks, a second consumer), and the message says exactly
+    what to change."""
+
+    class ReluZeroesDOut(CORRECT["relu"][0]):
+        def backward(self, d_out):
+            d_out[~self.mask] = 0
+            return d_out
+
+    result = verdict("relu", ReluZeroesDOut())
+    assert result.bug == "mutates_d_out" and "work on a copy" in result.message
+
+
+def test_debatable_loss_of_shape_one_passes_but_an_accuracy_of_shape_one_does_not():
+    """A loss returned as an array of shape (1,) passes check_cross_entropy (it is one
+    number, and ``loss.item()`` style code downstream works); check_evaluate asks for a
+    scalar, since the handout's evaluate "returns the accuracy" and a (1,) array
+    prints as ``[76.5]``.  Both messages say what to return."""
+    from redteam_variants import CEShapeOneArray
+    assert verdict("cross_entropy", CEShapeOneArray()).ok
+    from nn_utils._tf_judge import judge_evaluate
+    from nn_utils._tf_ref import accuracy, plan_evaluate
+    plan = plan_evaluate(0)
+    cases = [{"weights_changed": False,
+              "value": np.array([accuracy(plan["models"][c["model"]], c["X"], c["Y"])]),
+              "desc": "ndarray float64 (1,)"} for c in plan["cases"]]
+    result = judge_evaluate(plan, {"cases": cases})
+    assert result.bug == "not_scalar" and "one number" in result.message
+
+
+def _fit_record(plan, printed):
+    """A perfect fit's record (reference weights and history) with ``printed`` lines."""
+    from nn_utils import _tf_judge_fit
+    cases = []
+    for case in plan["cases"]:
+        ctx = _tf_judge_fit._Context(plan, case)
+        cases.append({"stdout": list(printed), "same_objects": True, "is_ndarray": True,
+                      "type": "ndarray", "desc": "ndarray",
+                      "after": [w.astype(np.float32) for w in ctx.step(ctx.epochs)],
+                      "history": ctx.history.copy()})
+    return {"cases": cases}
+
+
+@pytest.mark.parametrize("printed,ok", [
+    (["epoch 10"], True),  # debatable: the epoch alone counts as progress (lenient)
+    (["epoch 10: train 0.41 test 0.52"], True),
+    (["/home/s/nb.py:12: UserWarning: lr 0.1 and 12 epochs", "  warnings.warn(msg)"], False),
+    (["WARNING:tensorflow:5 out of the last 5 calls triggered tf.function retracing"], False),
+    (["W0000 00:00:1763910000.123456   4242 op_level_cost_estimator.cc:699] Error"], False),
+    ([], False),
+])
+def test_fit_progress_lines_count_but_log_lines_do_not(printed, ok):
+    """Judged without TensorFlow: only the printed lines differ from a perfect record."""
+    from nn_utils._tf_judge_fit import judge_fit
+    from nn_utils._tf_ref import plan_fit
+    plan = plan_fit(2)
+    result = judge_fit(plan, _fit_record(plan, printed))
+    assert result.ok == ok, result.message
+    if not ok:
+        assert result.bug == "no_progress_print"
