@@ -66,6 +66,9 @@ def as_array(value):
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                    or arr.dtype == bool):
         return None, f"{type(value).__name__} of dtype {arr.dtype}"
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
+        # np.longdouble: more precise than any reference here; float64 travels the wire
+        return arr.astype(np.float64), f"{type(value).__name__} {arr.dtype} {arr.shape}"
     return arr.copy(), f"{type(value).__name__} {arr.dtype} {arr.shape}"
 
 
