@@ -14,7 +14,10 @@ a student's notebook produces afterwards.
 ``evaluate`` may return any numeric scalar: a Python int or float, a numpy
 scalar, a 0-d array or a 0-d tensor, rounded to one decimal or not.  Anything
 with a shape is rejected.  ``fit`` must return a numpy array of shape (N+1, 2)
-(a list or a tensor is rejected); float32 or float64 values both pass.
+(a list or a tensor is rejected); float32 or float64 values both pass.  What
+the student's code prints -- ``print`` to stdout or stderr, ``tf.print`` (which
+writes to the file descriptors directly) -- is captured, not shown, and recorded
+for fit's progress check.
 """
 from __future__ import annotations
 
