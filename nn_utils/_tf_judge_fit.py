@@ -243,9 +243,11 @@ def _check_rows(ctx, got):
                   expected=ctx.history[k], got=got[k], bug=bug, hint=hint)
 
 
-# log records and warnings (TensorFlow's C++ log, Python logging, warnings) are not
-# the student's progress lines, even though they hold digits
-_LOG_LINE = re.compile(r"^\s*(?:[IWEF]\d{4} |(?:WARNING|INFO|ERROR|DEBUG)\b)|Warning\b")
+# the libraries' log records (TensorFlow's C++ log, its Python loggers) and Python
+# warnings ("file.py:12: UserWarning: ...") are not the student's progress lines, even
+# though they hold digits; a student's own logging.warning(...) line still counts
+_LOG_LINE = re.compile(r"^\s*[IWEF]\d{4} |^(?:WARNING|INFO|ERROR|DEBUG|CRITICAL):"
+                       r"(?:tensorflow|absl|keras|h5py)\b|:\d+: \w*Warning: ")
 
 
 def _check_printing(ctx, seen):

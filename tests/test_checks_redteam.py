@@ -293,6 +293,7 @@ def _fit_record(plan, printed):
     (["/home/s/nb.py:12: UserWarning: lr 0.1 and 12 epochs", "  warnings.warn(msg)"], False),
     (["WARNING:tensorflow:5 out of the last 5 calls triggered tf.function retracing"], False),
     (["W0000 00:00:1763910000.123456   4242 op_level_cost_estimator.cc:699] Error"], False),
+    (["WARNING:root:epoch 10 train 0.41 test 0.52"], True),  # the student's logging.warning
     ([], False),
 ])
 def test_fit_progress_lines_count_but_log_lines_do_not(printed, ok):
