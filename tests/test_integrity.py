@@ -50,6 +50,8 @@ EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is g
     "orphan_daemon__killed": ("ok", 4),
     "output_flood__trimmed": ("ok", 4),
     "os_exit_after_first_test__keeps_credit": ("kernel-died", 2),
+    "symlink_to_source__denied": ("ok", 4),
+    "symlinked_notebook__malformed": ("malformed", 0),
 }
 PROCESS_CAP = 96
 ISOLATED = sandbox_status()[0]
@@ -76,7 +78,13 @@ def graded(tmp_path_factory):
     for student in EXPECTED:
         folder = course / "submitted" / student / "hostile"
         folder.mkdir(parents=True)
+        if student == "symlinked_notebook__malformed":   # "my answer is the teacher's notebook"
+            (folder / "hostile.ipynb").symlink_to(course / "source" / "hostile" / "hostile.ipynb")
+            continue
         shutil.copy(FIXTURES / "submissions" / f"{student}.ipynb", folder / "hostile.ipynb")
+        if student == "symlink_to_source__denied":     # files that lead out of the submission
+            (folder / "leak.txt").symlink_to(course / "source" / "hostile" / "hostile.ipynb")
+            (folder / "leakdir").symlink_to(course / "source")
         # the worst case: the student knows where the course lives and where a server listens
         (folder / "course_path.txt").write_text(str(course))
         (folder / "port.txt").write_text(str(listener.getsockname()[1]))
@@ -128,10 +136,19 @@ def test_gradebook_and_csv_agree_with_the_records(graded):
 def test_feedback_names_the_failure_but_not_hidden_tests(graded):
     course = graded["course"]
     for student in EXPECTED:
-        html = (course / "feedback" / student / "hostile" / "hostile.html").read_text()
+        path = course / "feedback" / student / "hostile" / "hostile.html"
+        if not path.exists():   # a malformed notebook has nothing to show
+            assert EXPECTED[student][0] == "malformed"
+            continue
+        html = path.read_text()
         assert SECRET not in html and "seed=7" not in html and "0.5)" not in html, student
     html = (course / "feedback" / "wrong_answers__zero" / "hostile" / "hostile.html").read_text()
     assert "relu: forward output is wrong" in html and "assert square(3) == 9" in html
+
+
+def test_links_out_of_a_submission_are_not_followed(graded):
+    text = _cells_text(_autograded(graded, "symlink_to_source__denied"))
+    assert SECRET not in text and "np.maximum" not in text
 
 
 @needs_isolation
