@@ -1,6 +1,7 @@
 """check_evaluate and check_fit: correct styles pass, known bugs are caught and named.
 
-TensorFlow is imported once for the module (through tests/tf_variants.py).
+TensorFlow is imported once for the module (through tests/tf_variants.py); with
+the import the module takes about 20 s on two cores, hence ``slow``.
 Print the per-check timings with:
     .venv/bin/python -m pytest tests/test_tf_checks.py -k timing -s
 """
@@ -20,6 +21,7 @@ from nn_utils import CheckFailed, _runner, wire
 import tf_variants
 
 tf = tf_variants.tf
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = {"evaluate": nn_utils.check_evaluate, "fit": nn_utils.check_fit}
