@@ -20,7 +20,8 @@ code in that kernel too.  So the verdict moves out of the kernel instead:
   expression with the real numpy and builtins.  An object whose ``__eq__`` always
   says yes, a patched ``np.allclose`` or ``abs``: none of them crosses the boundary.
 * A cell earns its points only if every assert that runs unconditionally (at the
-  top level, or in top-level ``for``/``with`` blocks) reported at least once, every
+  top level, in top-level ``for``/``with`` blocks, or likewise in a helper the cell
+  defines and calls at its top level) reported at least once, every
   report passes, no unexpected report came, and the cell reached its end (a final
   marker).  Dropping, transforming or swallowing the cell's statements therefore
   loses the points; forging a report means computing the right value.
@@ -162,6 +163,7 @@ def _hidden_lines(source: str) -> set:
 class _Rewriter(ast.NodeTransformer):
     def __init__(self, trusted: set, hidden: set):
         self.trusted, self.hidden, self.sites, self.depth = trusted, hidden, [], []
+        self.owner, self.owners = None, []   # the cell's own top-level function being visited
 
     def _site(self, node, test: ast.AST, kind: str, message: ast.AST | None):
         splitter = _Splitter(self.trusted)
@@ -177,6 +179,7 @@ class _Rewriter(ast.NodeTransformer):
                     hidden=getattr(node, "lineno", 0) in self.hidden,
                     text="" if getattr(node, "lineno", 0) in self.hidden else ast.unparse(test))
         self.sites.append(site)
+        self.owners.append(self.owner)
         lam = lambda body: ast.Lambda(ast.arguments([], [], None, [], [], None, []), body)  # noqa: E731
         call = ast.Call(ast.Name(_FUNC, ast.Load()), [
             ast.Constant(site.site), ast.List([lam(leaf) for leaf in splitter.leaves], ast.Load()),
@@ -209,7 +212,32 @@ class _Rewriter(ast.NodeTransformer):
     def _conditional(self, node):
         return self._nested(node, True)
 
-    visit_If = visit_While = visit_Try = visit_FunctionDef = visit_AsyncFunctionDef = _conditional
+    def visit_FunctionDef(self, node):
+        """A helper the cell defines: its asserts count once the cell calls it unconditionally."""
+        if self.depth or self.owner is not None:
+            return self._nested(node, True)
+        self.owner = node.name
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.owner = None
+
+    def finish(self, tree: ast.Module) -> tuple:
+        """The sites, those of helpers called at the top level of the cell made required."""
+        called, todo = set(), list(tree.body)
+        while todo:
+            stmt = todo.pop()
+            if isinstance(stmt, (ast.For, ast.With)):
+                todo.extend(stmt.body)
+            value = getattr(stmt, "value", None)
+            if (isinstance(stmt, (ast.Expr, ast.Assign)) and isinstance(value, ast.Call)
+                    and isinstance(value.func, ast.Name)):
+                called.add(value.func.id)
+        return tuple(site if owner is None else Site(**{
+            **site.__dict__, "required": site.required and owner in called})
+            for site, owner in zip(self.sites, self.owners))
+
+    visit_If = visit_While = visit_Try = visit_AsyncFunctionDef = _conditional
     visit_ClassDef = visit_AsyncFor = visit_AsyncWith = visit_Match = _conditional
     visit_TryStar = _conditional
 
@@ -230,7 +258,7 @@ def rewrite(source: str) -> Rewritten | None:
     tree = rewriter.visit(tree)
     tree.body.append(ast.Expr(ast.Call(ast.Name(_FUNC, ast.Load()),
                                        [ast.Constant(DONE), ast.List([], ast.Load())], [])))
-    return Rewritten(ast.unparse(ast.fix_missing_locations(tree)) + "\n", tuple(rewriter.sites))
+    return Rewritten(ast.unparse(ast.fix_missing_locations(tree)) + "\n", rewriter.finish(tree))
 
 
 def kernel_helpers(mime: str) -> str:

@@ -131,3 +131,17 @@ def test_a_failed_hidden_numpy_assert_does_not_quote_the_expected_values():
     entry = _score(reports(SQUARE_TEST, {"np": np, "square": square}))
     assert entry["points"] == 0.0
     assert entry["message"] == "AssertionError: a hidden test failed"
+
+
+def test_asserts_in_a_helper_the_cell_calls_must_report():
+    source = ("def _check(seed):\n    try:\n        got = fit(seed)\n    except Exception:\n"
+              "        raise AssertionError('fit failed')\n    for k in (1, 2):\n"
+              "        assert got[k] < 0.5, k\n\n_check(1)\n")
+    sites = rewrite(source).sites
+    assert [s.required for s in sites] == [True]
+    cell = Cell("n", "t", 0, 1.0, expects=sites)
+    good = reports(source, {"fit": lambda seed: {1: 0.1, 2: 0.2}})
+    assert score_cell(cell, good, "n", 1.0)["ok"]
+    only_done = [o for o in good if '"expect": -1' in o["data"][MIME]]   # errors hidden, end forged
+    assert score_cell(cell, only_done, "n", 1.0)["message"] == "some of this cell's tests did not run"
+    assert not rewrite(source.replace("_check(1)", "if False:\n    _check(1)")).sites[0].required
