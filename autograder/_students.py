@@ -117,13 +117,15 @@ def _apply_bug(nb: dict, bug: Bug) -> dict | None:
     return None
 
 
-def _prefix_last_solution(nb: dict, code: str) -> dict:
-    """Earlier cells still earn their credit; the last solution cell never finishes."""
+def _prefix_middle_solution(nb: dict, code: str) -> dict:
+    """Break the middle solution cell: the cells before it keep their credit, and
+    the (often slow) training cells after it never run."""
     nb = copy.deepcopy(nb)
     cells = _solution_cells(nb)
     if not cells:
         raise BuildError("the notebook has no solution cell")
-    cells[-1]["source"] = code + _text(cells[-1])
+    middle = cells[len(cells) // 2]
+    middle["source"] = code + _text(middle)
     return nb
 
 
@@ -139,7 +141,7 @@ def _variant(kind: str, assignment: str, solved: dict, release_nb: dict) -> dict
             raise BuildError(f"no bug {kind[4:]!r} for {assignment}")
         return _apply_bug(solved, rows[0])
     if kind in _PREFIX:
-        return _prefix_last_solution(solved, _PREFIX[kind])
+        return _prefix_middle_solution(solved, _PREFIX[kind])
     raise BuildError(f"unknown kind of submission {kind!r}")
 
 
