@@ -1,16 +1,34 @@
 """Student-style ``evaluate`` and ``fit`` functions: correct styles and known bugs.
 
 ``EVALUATE_OK`` / ``FIT_OK`` must pass; ``EVALUATE_BUGS`` / ``FIT_BUGS`` map each
-buggy function to ``(bug id, fragment of the failure message)``.  TensorFlow is
-imported here, so only the TensorFlow tests import this module.
-"""
-import numpy as np
-import tensorflow as tf
+buggy function to ``(bug id, fragment of the failure message)``.
 
-# Global data a careless evaluate might read instead of its arguments.
+TensorFlow is imported on first use, not when this module is imported: pytest
+imports it while collecting, and ``-m "not slow"`` must not pay for TensorFlow.
+"""
+import importlib
+
+import numpy as np
+
+
+class _LazyModule:
+    """Imports the named module on the first attribute access."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        if attribute.startswith("_"):  # pytest probes objects for its own markers
+            raise AttributeError(attribute)
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+tf = _LazyModule("tensorflow")
+
+# Global data and weights a careless evaluate might read instead of its arguments.
 X_GLOBAL = np.random.default_rng(12345).uniform(-1, 1, (64, 2)).astype(np.float32)
 Y_GLOBAL = (X_GLOBAL[:, 0] > 0).astype(np.int8)
-W_GLOBAL = tf.constant([[1.0, -1.0], [0.5, 2.0]])
+W_GLOBAL = np.array([[1.0, -1.0], [0.5, 2.0]], np.float32)
 
 
 def model_global(X):
