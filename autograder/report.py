@@ -103,6 +103,13 @@ def summarise(assignment: str, records: list[dict], grades: dict[str, dict]) -> 
     return summary
 
 
+def _short(keys: list[str]) -> list[str]:
+    """Test names without their notebook when the assignment has only one."""
+    if len({key.split("/")[0] for key in keys}) == 1:
+        return [key.split("/", 1)[-1] for key in keys]
+    return keys
+
+
 def _label(check: str, line: str) -> str:
     """The message alone when it already names its check ("check_fit: ...")."""
     return line if check in line.split(":")[0] else f"{check}: {line}" if line else check
@@ -123,7 +130,7 @@ def _charts(summary: Summary, out: Path) -> dict[str, str]:
     return {
         "scores": _plots.score_histogram([_percent(r) for r in summary.rows],
                                          out / "scores.png", f"{summary.assignment}: scores"),
-        "tests": _plots.barh(list(summary.tests),
+        "tests": _plots.barh(_short(list(summary.tests)),
                              [100.0 * p / n for p, n in summary.tests.values()],
                              out / "pass_rate.png", "pass rate per test", "% of submissions",
                              xmax=110, fmt="{:.0f}%"),
