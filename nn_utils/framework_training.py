@@ -145,7 +145,11 @@ def _network_verdict(name, plan, observed):
 def _network_directional(name, plan, observed, grads):
     us = _directions(plan["direction_seed"], [tuple(s) for s in observed["shapes"]])
     scale = abs(float(np.asarray(observed["loss"]).reshape(())))
-    eps = float(np.finfo(np.float64).eps)
+    # rounding allowance of the coarsest float type the student's network computes in
+    # (a network kept in float32 is correct, only less precise)
+    floats = [a.dtype for a in [observed["prediction"], *grads]
+              if a is not None and np.issubdtype(a.dtype, np.floating)]
+    eps = max((float(np.finfo(d).eps) for d in floats), default=float(np.finfo(np.float64).eps))
     for index, (g, u, values) in enumerate(zip(grads, us, observed["directional"])):
         if any(v is None for v in values):
             return failed(name, "the loss could not be computed for slightly moved parameters",

@@ -305,3 +305,28 @@ def test_fit_progress_lines_count_but_log_lines_do_not(printed, ok):
     assert result.ok == ok, result.message
     if not ok:
         assert result.bug == "no_progress_print"
+
+
+def test_a_network_computing_in_float32_passes_check_neural_network():
+    """float32 weights and a float32 sigmoid: correct, only less precise -- the rounding
+    allowance must follow the dtype the network computes in, as the layer checks do."""
+    import framework_variants as fv
+
+    def setup32(self, num_in):
+        rng = np.random.default_rng(self.seed)
+        weights = rng.normal(0, 1 / np.sqrt(num_in), (num_in, self.neurons)).astype(np.float32)
+        bias = np.zeros((1, self.neurons), np.float32)
+        self.params = [weights, bias]
+        self.operations = [fv.WeightMultiply(weights), fv.BiasAdd(bias), self.activation]
+
+    dense32 = fv.variant(fv.Dense, "Dense32", _setup_layer=setup32)
+    sigmoid32 = fv.variant(fv.Sigmoid, "Sigmoid32",
+                           _output=lambda s: 1 / (1 + np.exp(-s.input_.astype(np.float32))))
+
+    def network():
+        return fv.NeuralNetwork([dense32(5, sigmoid32()), dense32(3, sigmoid32()), dense32(1)],
+                                fv.MeanSquaredError(), seed=3)
+
+    rejected = [v.message for seed in range(30)
+                for v in [verdict("neural_network", network, seed)] if not v.ok]
+    assert not rejected, rejected[0]
