@@ -51,6 +51,7 @@ EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is g
     "output_flood__trimmed": ("ok", 4),
     "os_exit_after_first_test__keeps_credit": ("kernel-died", 2),
     "symlink_to_source__denied": ("ok", 4),
+    "slow_cells_after_first_test__submission_timeout": ("timeout", 2),   # 4 x 8 s > 20 s
     "symlinked_notebook__malformed": ("malformed", 0),
 }
 PROCESS_CAP = 96
@@ -90,7 +91,7 @@ def graded(tmp_path_factory):
         (folder / "port.txt").write_text(str(listener.getsockname()[1]))
     before = {p: p.stat().st_mtime for p in course.rglob("*") if p.is_file()}
     status = grade.main(course=course, assignment="hostile", workers=2, timeout=10,
-                        submission_timeout=90, processes=PROCESS_CAP, progress=False)
+                        submission_timeout=20, processes=PROCESS_CAP, progress=False)
     try:
         accepted = listener.accept()
         accepted[0].close()
