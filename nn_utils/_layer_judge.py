@@ -196,8 +196,11 @@ def _check_directional(spec, plan, observed, grads):
     """Each gradient vs the numerical derivative of the student's own forward."""
     d_out = plan["d_out"]
     out = np.asarray(observed["forward"]["value"])
-    eps = float(np.finfo(out.dtype).eps) if np.issubdtype(out.dtype, np.floating) \
-        else float(np.finfo(np.float64).eps)
+    # rounding allowance of the coarsest float type returned: a loss computed in float32
+    # may come back as a Python float, its gradient still says float32
+    floats = [np.asarray(a).dtype for a in [out, *grads.values()]
+              if np.issubdtype(np.asarray(a).dtype, np.floating)]
+    eps = max((float(np.finfo(d).eps) for d in floats), default=float(np.finfo(np.float64).eps))
     f_scale = float(np.sum(np.abs(np.asarray(d_out) * out.astype(np.float64))))
     checked = 0
     for n, rows in observed["directional"].items():

@@ -647,3 +647,17 @@ class AffineLongDouble:
     def backward(self, d_out):
         d = d_out.astype(np.longdouble)
         return d @ self.w.T, self.x.T @ d, d.sum(axis=0)
+
+
+@correct("cross_entropy")
+class CEFloat32ReturnsPythonFloat:
+    """Computes in float32 but returns float(loss): only the gradient shows float32."""
+
+    def forward(self, logits, labels):
+        z = logits.astype(np.float32)
+        log_p = z - scipy.special.logsumexp(z, axis=1, keepdims=True)
+        self.p, self.y = np.exp(log_p), labels.astype(np.float32)
+        return float(-(self.y * log_p).sum() / np.float32(len(z)))
+
+    def backward(self, d_out=1.0):
+        return np.float32(d_out) * (self.p - self.y) / np.float32(len(self.y)), None
