@@ -53,6 +53,7 @@ _MODULES = {"np": np, "numpy": np, "math": math}
 _IDENTITY = (ast.Is, ast.IsNot)
 _KERNEL_ONLY = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp,
                 ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred)
+_DTYPE = re.compile(r"^[<>|=]?[a-z]+[0-9]*$")   # plain numeric dtype names only
 _HIDDEN = re.compile(r"^\s*###\s*(BEGIN|END) HIDDEN TESTS", re.M)
 
 
@@ -350,7 +351,7 @@ def _untag(obj):
                 return {_hashable(_untag(k)): _untag(v) for k, v in value}
             if key == "__bytes__" and isinstance(value, str):
                 return base64.b64decode(value, validate=True)
-            if key == "__dtype__" and isinstance(value, str):
+            if key == "__dtype__" and isinstance(value, str) and _DTYPE.match(value):
                 return np.dtype(value)
         return {k: _untag(v) for k, v in obj.items()}
     if isinstance(obj, list):

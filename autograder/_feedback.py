@@ -38,7 +38,8 @@ def _outputs(outputs: list) -> str:
             if MIME in data:
                 continue
             if "image/png" in data:
-                parts.append(f"<img src='data:image/png;base64,{data['image/png']}'>")
+                png = re.sub(r"[^A-Za-z0-9+/=]", "", str(data["image/png"]))  # no markup
+                parts.append(f"<img src='data:image/png;base64,{png}'>")
             elif "text/plain" in data:
                 parts.append(_pre(data["text/plain"], "out"))
     return "".join(parts)

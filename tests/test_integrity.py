@@ -210,3 +210,14 @@ def test_no_process_survives_the_batch(graded):
         except OSError:
             continue
     assert not [p for p, cmd in table.items() if b"time.sleep(300)" in cmd]
+
+
+def test_student_output_cannot_inject_markup_into_feedback():
+    from autograder._feedback import feedback_html
+    cell = {"cell_type": "code", "source": "x", "outputs": [{
+        "output_type": "display_data", "metadata": {},
+        "data": {"image/png": "AAAA' onerror='alert(1)", "text/plain": "<script>alert(2)</script>"}}]}
+    html = feedback_html("s", "a", "n", {"cells": [cell]}, {}, {},
+                         {"status": "ok", "detail": "", "tests": []})
+    assert "<script>alert" not in html and "' onerror" not in html
+    assert "<img src='data:image/png;base64,AAAAonerror=alert1'>" in html  # stays an attribute
