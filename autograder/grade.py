@@ -36,6 +36,12 @@ __all__ = ["add_arguments", "main", "parse_size"]
 _TF_IMPORT = re.compile(r"^\s*(import|from)\s+tensorflow\b", re.M)
 _MAX_STUDENT_FILES = 64 * 1024 * 1024
 _DEFAULT_TIMEOUT = 60.0
+# What every kernel imports while it starts (debugger included): the fork server
+# imports it once, so a forked kernel is ready sooner.  TensorFlow is added when the
+# source notebooks import it.
+_KERNEL_MODULES = ("numpy", "IPython", "IPython.core.completer", "ipykernel.kernelapp",
+                   "ipykernel.ipkernel", "ipykernel.zmqshell", "ipykernel.comm",
+                   "ipykernel.debugger", "debugpy.server.api", "tornado.ioloop", "nn_utils")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.I)
 
 
@@ -233,7 +239,7 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     submitted = course / "submitted"
     found = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
     wanted = sorted(set(students)) if students else found
-    preload = ["numpy", "IPython", "ipykernel.kernelapp", "nn_utils"]
+    preload = list(_KERNEL_MODULES)
     if any(_TF_IMPORT.search(c.source) for nb in sources.values() for c in nb.cells):
         preload.append("tensorflow")
     if timeout is None:
