@@ -29,6 +29,7 @@ from ._kernels import close_fork_servers
 from ._runners import connect, run_dask, run_local
 from ._sandbox import sandbox_status
 from ._score import score_cell
+from ._withhold import hidden_snippets, withhold
 from ._store import Store, read_record, submission_sha256, utc_now
 
 __all__ = ["add_arguments", "main", "parse_size"]
@@ -186,6 +187,7 @@ def _write_feedback(course, student, assignment, result, executed, info) -> None
         asm = info["assembled"][name]
         by_index = {t.index: e for t, e in zip(asm.tests, (
             e for e in result["tests"] if e["notebook"] == name))}
+        nb, by_index = withhold(nb, by_index, hidden_snippets(asm))  # no hidden test quoted
         html = feedback_html(student, assignment, name, nb, by_index, asm.shown, result)
         tmp = folder / f".{name}.html.tmp"
         tmp.write_text(html, encoding="utf-8")

@@ -51,6 +51,7 @@ EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is g
     "output_flood__trimmed": ("ok", 4),
     "os_exit_after_first_test__keeps_credit": ("kernel-died", 2),
     "symlink_to_source__denied": ("ok", 4),
+    "exfiltrate_hidden_tests__withheld": ("ok", 4),
     "slow_cells_after_first_test__submission_timeout": ("timeout", 2),   # 4 x 8 s > 20 s
     "symlinked_notebook__malformed": ("malformed", 0),
 }
