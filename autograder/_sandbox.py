@@ -176,9 +176,17 @@ def _chown_tree(path: str, uid: int) -> None:
             os.chown(os.path.join(top, name), uid, uid, follow_symlinks=False)
 
 
+def _private_tmpfs(root: str, path: str) -> None:
+    _mkdirs(root + path)
+    _mount("tmpfs", root + path, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=64m")
+
+
 def _build_root(spec: dict, root: str, uid: int) -> None:
     """A tmpfs at ``root`` with only what the kernel may see (see the module docstring)."""
     _mount("tmpfs", root, "tmpfs", _MS_NOSUID, "mode=0755,size=16m")
+    # the private /tmp first: the interpreter or the packages may live below /tmp
+    # (a checkout in /tmp), and their binds must land on top of it, not under it
+    _private_tmpfs(root, "/tmp")
     bound: list[str] = []
     for path in sorted({p for p in spec["paths"] if os.path.lexists(p)}, key=len):
         if path in ("/", "/tmp") or any(path.startswith(b + "/") for b in bound):
@@ -192,9 +200,7 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{root}/dev/{name}")
-    for tmp in ("/tmp", "/dev/shm"):
-        _mkdirs(root + tmp)
-        _mount("tmpfs", root + tmp, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=64m")
+    _private_tmpfs(root, "/dev/shm")
     _mkdirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
            "hidepid=invisible")
