@@ -88,19 +88,28 @@ def sandbox_status() -> tuple[bool, str]:
 
 
 def _probe() -> tuple[bool, str]:
-    """Try the namespaces once in a throw-away child."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            _check(_libc().unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
-            _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    """Enter a sandbox once in a throw-away child: kernels must never die of a missing feature."""
+    workdir, rundir = tempfile.mkdtemp(prefix="autograde-"), tempfile.mkdtemp(prefix="agk-")
+    try:
+        connection = os.path.join(rundir, "probe.json")
+        with open(connection, "w", encoding="utf-8") as fh:
+            fh.write("{}")
+        spec = {"workdir": workdir, "rundir": rundir, "paths": _readable_paths()}
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.chdir(workdir)
+                enter(spec, connection)
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(rundir, ignore_errors=True)
     if os.waitstatus_to_exitcode(status) != 0:
-        return False, "this machine does not allow mount and network namespaces"
+        return False, "this machine does not allow the namespaces and mounts it needs"
     return True, ""
 
 
@@ -202,8 +211,11 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
         os.symlink(target, f"{root}/dev/{name}")
     _private_tmpfs(root, "/dev/shm")
     _mkdirs(root + "/proc")
-    _mount("proc", root + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
-           "hidepid=invisible")
+    try:
+        _mount("proc", root + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+               "hidepid=invisible")
+    except OSError:  # Linux before 5.8 spells it 2
+        _mount("proc", root + "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "hidepid=2")
     _bind(root, spec["rundir"], writable=True)
     # the working copy: a copy on a size-capped tmpfs, so a submission cannot fill the disk
     target = root + spec["workdir"]
