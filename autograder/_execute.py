@@ -31,6 +31,7 @@ __all__ = ["execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
 
 MAX_CELL_OUTPUT = 200_000          # bytes of student output kept per cell
 MAX_RECORD = 16 * 1024 * 1024      # one check observation record
+MAX_RECORDS = 32 * 1024 * 1024     # all records of one notebook
 _TIMEOUT_ERROR = {"ename": "CellTimeoutError", "evalue": "", "traceback": []}
 _MEMORY_ERRORS = {"MemoryError", "ResourceExhaustedError"}
 _running: set[int] = set()  # kernel pids of this process's workers, for an interrupted batch
@@ -63,8 +64,10 @@ class _BoundedClient(NotebookClient):
         content = msg.get("content", {})
         data = content.get("data") or {}
         if MIME in data:  # observation records are the grader's, kept whole (up to a cap)
-            if len(str(data[MIME])) > MAX_RECORD:
-                return None
+            size = len(str(data[MIME]))
+            self._records = getattr(self, "_records", 0) + size
+            if size > MAX_RECORD or self._records > MAX_RECORDS:
+                return None   # a flood of records must not fill the grader's memory
             return super().output(outs, msg, display_id, cell_index)
         used = self._used.get(cell_index, 0)
         size = len(json.dumps(content, default=str))

@@ -28,7 +28,8 @@ SECRET = "hidden-marker-7f3a9c"
 NO_POINTS = ("patch_numpy_allclose", "patch_builtins", "always_equal_objects",
              "ipython_input_transformer", "ast_transformer", "custom_exc_handler",
              "patch_showtraceback", "patch_run_cell", "patch_display",
-             "monkeypatch_nn_utils_judge", "forged_check_record", "forged_expect_reports")
+             "monkeypatch_nn_utils_judge", "forged_check_record", "forged_expect_reports",
+             "record_flood")
 EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is graded by hand)
     "correct__full_marks": ("ok", 4),
     "wrong_answers__zero": ("ok", 0),
@@ -191,6 +192,8 @@ def test_a_submission_cannot_fill_the_disk(graded):
 def test_output_flood_is_trimmed(graded):
     path = graded["course"] / "autograded" / "output_flood__trimmed" / "hostile" / "hostile.ipynb"
     assert path.stat().st_size < 1_000_000
+    records = graded["course"] / "autograded" / "record_flood__no_points" / "hostile" / "hostile.ipynb"
+    assert records.stat().st_size < 40 * 2 ** 20   # 180 MB of fake records sent, 32 MiB kept
     html = graded["course"] / "feedback" / "output_flood__trimmed" / "hostile" / "hostile.html"
     assert html.stat().st_size < 1_000_000
 
