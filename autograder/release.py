@@ -9,6 +9,8 @@ crash).  One summary line per assignment; exit status 1 if any failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import tempfile
 import time
 from pathlib import Path
@@ -97,8 +99,13 @@ def _validate(root: Path, dest: Path, assignment: str, *, workers, timeout) -> t
     try:
         demo.build_class(root, dest, [assignment], 2, list(_PAIR))
         limits = {} if timeout is None else {"timeout": timeout}
-        grade.main(course=str(dest), assignment=assignment, workers=workers,
-                   progress=False, **limits)
+        chatter = io.StringIO()  # the grader's own table would bury the summary line
+        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
+            status = grade.main(course=str(dest), assignment=assignment, workers=workers,
+                                progress=False, **limits)
     except (ToolError, BuildError, UsageError) as exc:
         return False, " ".join(str(exc).split())
+    if status != 0:
+        last = (chatter.getvalue().strip().splitlines() or ["no output"])[-1]
+        return False, f"the grader failed (exit status {status}): {last}"
     return _verdict({r.get("student"): r for r in read_records(dest, assignment)})

@@ -52,3 +52,15 @@ def test_a_source_nbgrader_rejects_is_reported_per_assignment(tmp_path, capsys):
     assert len(out) == 1 and re.fullmatch(
         r"release broken: FAILED -- generate_assignment: RuntimeError: "
         r"no end solution statement found \(\d+ s\)", out[0])
+
+
+@pytest.mark.slow
+def test_release_and_validate_the_fixture_course(tmp_path, capsys):
+    """generate_assignment, then a solution scores full marks and the release zero."""
+    import shutil
+    shutil.copytree(REPO / "tests" / "fixtures" / "course", tmp_path / "course")
+    assert release.main(course=str(tmp_path / "course"), workers=2) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and re.fullmatch(
+        r"release tiny: ok -- solution (\d+)/\1, untouched release 0/\d+ \(\d+ s\)", out[0]), out
+    assert (tmp_path / "course" / "release" / "tiny" / "tiny.ipynb").is_file()
