@@ -136,7 +136,8 @@ class _Splitter:
             elts = [self.split(e) for e in node.elts]
             return kind(elts, ast.Load()) if kind is not ast.Set else ast.Set(elts)
         if isinstance(node, ast.Dict) and None not in node.keys:
-            return ast.Dict([self.split(k) for k in node.keys], [self.split(v) for v in node.values])
+            return ast.Dict([self.split(k) for k in node.keys],
+                            [self.split(v) for v in node.values])
         return self.leaf(node)
 
 
@@ -172,7 +173,8 @@ class _Rewriter(ast.NodeTransformer):
             expression = splitter.split(test)
         else:
             expression = splitter.split(test) if isinstance(test, ast.Call) else None
-        if expression is None or any(isinstance(s, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr))
+        unsafe = (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)  # cannot live in a lambda
+        if expression is None or any(isinstance(s, unsafe)
                                      for leaf in splitter.leaves for s in ast.walk(leaf)):
             return node  # left to the kernel (cannot be expressed as leaves)
         site = Site(site=len(self.sites), expression=ast.unparse(expression),
@@ -181,7 +183,8 @@ class _Rewriter(ast.NodeTransformer):
                     text="" if getattr(node, "lineno", 0) in self.hidden else ast.unparse(test))
         self.sites.append(site)
         self.owners.append(self.owner)
-        lam = lambda body: ast.Lambda(ast.arguments([], [], None, [], [], None, []), body)  # noqa: E731
+        def lam(body):
+            return ast.Lambda(ast.arguments([], [], None, [], [], None, []), body)
         call = ast.Call(ast.Name(_FUNC, ast.Load()), [
             ast.Constant(site.site), ast.List([lam(leaf) for leaf in splitter.leaves], ast.Load()),
             lam(message) if message is not None else ast.Constant(None)], [])
@@ -298,7 +301,8 @@ def __autograder_expect_factory():
         if isinstance(v, (set, frozenset)):
             return {{"__set__": [plain(x, depth + 1) for x in v]}}
         if isinstance(v, dict):
-            return {{"__dict__": [[plain(k, depth + 1), plain(x, depth + 1)] for k, x in v.items()]}}
+            return {{"__dict__": [[plain(k, depth + 1), plain(x, depth + 1)]
+                                  for k, x in v.items()]}}
         if isinstance(v, (types.GeneratorType, map, filter, zip)):
             return [plain(x, depth + 1) for x in v]
         if hasattr(v, "as_list") and hasattr(v, "rank"):

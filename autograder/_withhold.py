@@ -32,7 +32,7 @@ def _lines(text: str) -> set:
 
 
 def hidden_snippets(assembled) -> frozenset:
-    """Lines only the hidden part of ``assembled``'s test cells contains (teacher's and kernel's form)."""
+    """Lines only the hidden parts of ``assembled``'s test cells hold (as written and as run)."""
     snippets = set()
     for test in assembled.tests:
         if test.index not in assembled.shown:  # a student's answer cell, not the teacher's test
