@@ -9,8 +9,15 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder._execute import execute_payload
+from autograder._kernels import close_fork_servers
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_fork_servers():
+    yield
+    close_fork_servers()  # execute_payload keeps its server for the next call; stop it here
 CELLS = [
     "print(open('data/given.txt').read())",
     "import os, resource\nprint(os.getcwd())\nprint(os.environ['NN_UTILS_GRADING_NONCE'])\n"

@@ -13,7 +13,7 @@ import pytest
 
 from autograder import grade
 from autograder._store import read_record
-from test_grade import FIXTURES, descendants, make_course
+from test_grade import FIXTURES, kernel_processes, make_course
 
 pytestmark = pytest.mark.slow
 STUDENTS = [f"s{i}" for i in range(5)]
@@ -42,9 +42,9 @@ def _interrupt_after_new_record(course, sig) -> int:
 def _kernels_gone(timeout=15) -> bool:
     """No process of ours survives the grader (fork server and kernels included)."""
     deadline = time.monotonic() + timeout
-    while descendants() and time.monotonic() < deadline:
+    while kernel_processes() and time.monotonic() < deadline:
         time.sleep(0.2)
-    return not descendants()
+    return not kernel_processes()
 
 
 @pytest.fixture(scope="module")
