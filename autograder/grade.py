@@ -183,8 +183,8 @@ def _score(student, assignment, outcome, payload, info, store) -> tuple[dict, di
 def _write_feedback(course, student, assignment, result, executed, info) -> None:
     folder = course / "feedback" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
-    for name, nb in executed.items():
-        asm = info["assembled"][name]
+    for name, asm in info["assembled"].items():  # unreadable notebooks get a page too
+        nb = executed.get(name, {"cells": []})
         by_index = {t.index: e for t, e in zip(asm.tests, (
             e for e in result["tests"] if e["notebook"] == name))}
         nb, by_index = withhold(nb, by_index, hidden_snippets(asm))  # no hidden test quoted

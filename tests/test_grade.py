@@ -125,6 +125,8 @@ def test_outputs_csv_log_feedback(graded):
     html = (course / "feedback" / "wrong_relu__relu_zero" / "tiny" / "tiny.html").read_text()
     assert "relu: forward output is wrong" in html
     assert "seed=7" not in html and "square(-2)" not in html    # hidden tests stay hidden
+    broken = (course / "feedback" / "malformed_json__malformed" / "tiny" / "tiny.html").read_text()
+    assert "tiny.ipynb is malformed" in broken
     autograded = (course / "autograded" / "full_marks" / "tiny" / "tiny.ipynb").read_text()
     assert "seed=7" in autograded                                # the teacher sees them
 
