@@ -33,7 +33,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand's options."""
-    parser = _Parser(prog="autograder", description=__doc__.splitlines()[0],
+    parser = _Parser(prog="autograder", description="Grade a class of nbgrader notebooks: "
+                     "in parallel, resumably, on one machine or a Dask cluster.",
                      argument_default=argparse.SUPPRESS)
     parser.add_argument("--course", metavar="DIR",
                         help="the nbgrader course directory (default: the current directory)")
