@@ -68,6 +68,7 @@ class Site:
     required: bool          # runs whenever the cell runs to its end
     hidden: bool            # from a hidden test: its source is never shown
     text: str = ""          # the assert as written (visible tests only), for feedback
+    times: int = 1          # reports due when required (top-level loops over literal cases)
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ class _Rewriter(ast.NodeTransformer):
     def __init__(self, trusted: set, hidden: set):
         self.trusted, self.hidden, self.sites, self.depth = trusted, hidden, [], []
         self.owner, self.owners = None, []   # the cell's own top-level function being visited
+        self.times = []                       # case counts of the enclosing top-level loops
 
     def _site(self, node, test: ast.AST, kind: str, message: ast.AST | None):
         splitter = _Splitter(self.trusted)
@@ -180,7 +182,8 @@ class _Rewriter(ast.NodeTransformer):
         site = Site(site=len(self.sites), expression=ast.unparse(expression),
                     leaves=len(splitter.leaves), kind=kind, required=not self.depth,
                     hidden=getattr(node, "lineno", 0) in self.hidden,
-                    text="" if getattr(node, "lineno", 0) in self.hidden else ast.unparse(test))
+                    text="" if getattr(node, "lineno", 0) in self.hidden else ast.unparse(test),
+                    times=math.prod(self.times) if self.owner is None else 1)
         self.sites.append(site)
         self.owners.append(self.owner)
         def lam(body):
@@ -208,10 +211,24 @@ class _Rewriter(ast.NodeTransformer):
     def visit_For(self, node):
         if self.depth:
             return self._nested(node, True)
-        self.generic_visit(node)   # top-level loops run their body (teachers loop over cases)
+        try:  # a loop over literal cases must report once per case (unless it may stop early)
+            cases = len(ast.literal_eval(node.iter))
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            cases = 1
+        if any(isinstance(n, (ast.Break, ast.Continue)) for n in ast.walk(node)):
+            cases = 1
+        self.times.append(max(cases, 1) if not node.orelse else 1)
+        try:
+            self.generic_visit(node)   # top-level loops run their body (teachers loop over cases)
+        finally:
+            self.times.pop()
         return node
 
-    visit_With = visit_For
+    def visit_With(self, node):
+        if self.depth:
+            return self._nested(node, True)
+        self.generic_visit(node)
+        return node
 
     def _conditional(self, node):
         return self._nested(node, True)
@@ -415,7 +432,7 @@ def _check_site(site: Site, report: dict) -> str | None:
 def judge(sites: tuple, texts: list) -> str | None:
     """None when the cell's reports (raw record texts) pass, else the first reason why not."""
     from nn_utils import wire
-    seen, done = set(), False
+    seen, done = {}, False
     by_id = {s.site: s for s in sites}
     for text in texts:
         try:
@@ -429,13 +446,13 @@ def judge(sites: tuple, texts: list) -> str | None:
         site = by_id.get(site_id) if isinstance(site_id, int) else None
         if site is None or done:
             return "unexpected test report"
-        seen.add(site.site)
+        seen[site.site] = seen.get(site.site, 0) + 1
         reason = _check_site(site, report)
         if reason:
             return reason
     if not done:
         return "the test cell did not run to its end"
-    missing = [s for s in sites if s.required and s.site not in seen]
+    missing = [s for s in sites if s.required and seen.get(s.site, 0) < s.times]
     if missing:
         return "some of this cell's tests did not run"
     return None

@@ -145,3 +145,12 @@ def test_asserts_in_a_helper_the_cell_calls_must_report():
     only_done = [o for o in good if '"expect": -1' in o["data"][MIME]]   # errors hidden, end forged
     assert score_cell(cell, only_done, "n", 1.0)["message"] == "some of this cell's tests did not run"
     assert not rewrite(source.replace("_check(1)", "if False:\n    _check(1)")).sites[0].required
+
+
+def test_every_literal_case_of_a_loop_must_report():
+    sites = rewrite(SQUARE_TEST).sites
+    assert [s.times for s in sites] == [1, 1, 2, 1]     # for _x in (-2.5, 0.5)
+    good = reports(SQUARE_TEST, {"np": np, "square": _square})
+    first_case_only = [o for o in good if '"expect": 2' not in o["data"][MIME]][:2] + [
+        next(o for o in good if '"expect": 2' in o["data"][MIME])] + good[-2:]
+    assert _score(first_case_only)["message"] == "some of this cell's tests did not run"
