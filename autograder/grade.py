@@ -216,6 +216,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--submission-timeout", type=float, dest="submission_timeout",
                         help=f"seconds per submission (default {d['submission_timeout']})")
     parser.add_argument("--memory", help=f"memory cap per submission (default {d['memory']})")
+    parser.add_argument("--processes", type=int,
+                        help="most processes per submission (default: 64 + 3 per core)")
     parser.add_argument("--force", action="store_true", help="regrade already graded submissions")
     parser.add_argument("--student", action="append", dest="students", metavar="ID",
                         help="grade only this student (repeatable)")
@@ -226,13 +228,14 @@ def add_arguments(parser) -> None:
 
 
 def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
-         submission_timeout=600.0, memory="4G", processes=64, force=False, students=None,
+         submission_timeout=600.0, memory="4G", processes=None, force=False, students=None,
          progress=True, fork=True) -> int:
     """Grade ``assignment``; write gradebook, autograded/, feedback/, grades.csv. Returns exit status.
 
     ``timeout`` is per cell (None: the course's ``Execute.timeout``), ``submission_timeout``
     per submission, ``memory`` the cap per submission ("4G"; "none" for no cap), ``processes``
-    the most processes a submission may run at once.
+    the most processes a submission may run at once (None: 64 + 3 per core, since an
+    isolated kernel's threads count too and TensorFlow sizes its pools by the cores).
     """
     course = Path(course).resolve()
     if not course.is_dir():
@@ -246,6 +249,7 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
         preload.append("tensorflow")
     if timeout is None:
         timeout = course_setting(course, "Execute", "timeout", _DEFAULT_TIMEOUT)
+    processes = processes or 64 + 3 * (os.cpu_count() or 1)
     workers = workers or os.cpu_count() or 1
     settings = {"timeout": float(timeout), "threads": None if scheduler else max(1, (os.cpu_count() or 1) // workers), "submission_timeout": float(submission_timeout),
                 "fork": bool(fork), "preload": preload,
