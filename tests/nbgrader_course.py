@@ -30,7 +30,7 @@ import nbformat
 
 __all__ = ["REPO", "SOURCE", "RELEASE", "CellScore", "GradeRun", "configured_assignments",
            "copy_course", "nbgrader", "generate_release", "submit", "autograde",
-           "cell_scores", "notebook_signature", "cell_output_text"]
+           "cell_scores", "notebook_signature", "cell_output_text", "grade_solution_and_blank"]
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "source"
@@ -179,3 +179,21 @@ def cell_output_text(notebook: Path, grade_id: str, limit: int = 2000) -> str:
                 parts.append(f"[error] {out.ename}: {out.evalue}")
         return "".join(parts)[-limit:]
     return f"(no cell {grade_id!r} in {notebook})"
+
+
+def grade_solution_and_blank(workdir: Path, assignments: Iterable[str]) -> tuple[Path, dict]:
+    """Copy the course, regenerate each release, hand in its solution and its untouched
+    release as students ``solution`` and ``blank``, and autograde both in one call.
+
+    Returns the course copy and ``{assignment: GradeRun}``.
+    """
+    assignments = list(assignments)
+    course = copy_course(workdir, assignments)
+    runs = {}
+    for assignment in assignments:
+        generate_release(course, assignment)
+        submit(course, assignment, "solution", SOURCE / assignment)
+        submit(course, assignment, "blank", RELEASE / assignment)
+        runs[assignment] = autograde(course, assignment)
+        print(f"autograde {assignment}: 2 students in {runs[assignment].seconds:.1f} s")
+    return course, runs

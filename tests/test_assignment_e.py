@@ -11,14 +11,18 @@ from __future__ import annotations
 import ast
 import re
 
+import framework_variants as fv
 import nbformat
 import numpy as np
 import pytest
-
-import framework_variants as fv
-from nbgrader_course import (RELEASE, SOURCE, autograde, cell_output_text,
-                             configured_assignments, copy_course, generate_release,
-                             notebook_signature, submit)
+from nbgrader_course import (
+    RELEASE,
+    SOURCE,
+    cell_output_text,
+    configured_assignments,
+    grade_solution_and_blank,
+    notebook_signature,
+)
 
 ASSIGNMENT = NOTEBOOK = "numpy_framework"
 GRADED_SEEDS = (20200720, 3, 4)    # the visible and hidden seeds of test-training
@@ -132,13 +136,9 @@ def test_training_bugs_miss_a_limit(lab, bug, replaces):
 @pytest.fixture(scope="module")
 def course_run(tmp_path_factory):
     """A course copy with the release regenerated and both students autograded at once."""
-    course = copy_course(tmp_path_factory.mktemp("course_e"), [ASSIGNMENT])
-    generate_release(course, ASSIGNMENT)
-    submit(course, ASSIGNMENT, "solution", SOURCE / ASSIGNMENT)
-    submit(course, ASSIGNMENT, "blank", RELEASE / ASSIGNMENT)
-    run = autograde(course, ASSIGNMENT)
-    print(f"autograde {ASSIGNMENT}: 2 students in {run.seconds:.1f} s")
-    return course, run
+    course, runs = grade_solution_and_blank(tmp_path_factory.mktemp("course_e"), [ASSIGNMENT])
+    return course, runs[ASSIGNMENT]
+
 
 
 def _graded(run, student):

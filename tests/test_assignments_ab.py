@@ -13,10 +13,15 @@ import re
 import nbformat
 import numpy as np
 import pytest
-
-from nbgrader_course import (RELEASE, REPO, SOURCE, autograde, cell_output_text,
-                             configured_assignments, copy_course, generate_release,
-                             notebook_signature, submit)
+from nbgrader_course import (
+    RELEASE,
+    REPO,
+    SOURCE,
+    cell_output_text,
+    configured_assignments,
+    grade_solution_and_blank,
+    notebook_signature,
+)
 
 ASSIGNMENTS = {"backprop_numpy": ["backprop_numpy"], "gradient_tape": ["gradient_tape"]}
 RING_FILE = "gradient_tape/data/ring_data_-5.npy"
@@ -127,15 +132,8 @@ def test_release_signature_ignores_volatile_fields_but_sees_edits(tmp_path):
 @pytest.fixture(scope="module")
 def course_run(tmp_path_factory):
     """A course copy with the release regenerated and both students autograded per assignment."""
-    course = copy_course(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
-    runs = {}
-    for assignment in ASSIGNMENTS:
-        generate_release(course, assignment)
-        submit(course, assignment, "solution", SOURCE / assignment)
-        submit(course, assignment, "blank", RELEASE / assignment)
-        runs[assignment] = autograde(course, assignment)
-        print(f"autograde {assignment}: 2 students in {runs[assignment].seconds:.1f} s")
-    return course, runs
+    return grade_solution_and_blank(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
+
 
 
 def _graded(run, student, assignment, notebook):

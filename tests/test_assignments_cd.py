@@ -18,9 +18,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from nbgrader_course import (RELEASE, SOURCE, autograde, cell_output_text, configured_assignments,
-                             copy_course, generate_release, notebook_signature, submit)
+from nbgrader_course import (
+    RELEASE,
+    SOURCE,
+    cell_output_text,
+    configured_assignments,
+    grade_solution_and_blank,
+    notebook_signature,
+)
 
 ASSIGNMENTS = ("tf_basics", "tf_mlp")
 MANUAL_POINTS = {"tf_basics": 0, "tf_mlp": 20}   # points graded by hand, per assignment
@@ -107,15 +112,8 @@ def test_committed_release_hides_solutions_rubrics_and_hidden_tests(assignment):
 @pytest.fixture(scope="module")
 def course_run(tmp_path_factory):
     """A course copy with the release regenerated and both students autograded per assignment."""
-    course = copy_course(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
-    runs = {}
-    for assignment in ASSIGNMENTS:
-        generate_release(course, assignment)
-        submit(course, assignment, "solution", SOURCE / assignment)
-        submit(course, assignment, "blank", RELEASE / assignment)
-        runs[assignment] = autograde(course, assignment)
-        print(f"autograde {assignment}: 2 students in {runs[assignment].seconds:.1f} s")
-    return course, runs
+    return grade_solution_and_blank(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
+
 
 
 def _grades(course: Path, run, student: str, assignment: str) -> dict:
