@@ -173,9 +173,11 @@ class Store:
                 "max_score": float(record.get("max_score", assignment.max_score)),
                 "status": record.get("status", "missing")})
         path = self.course / "grades.csv"
+        # one file for the whole course, as nbgrader export writes: keep other assignments' rows
+        rows = _other_assignments(path, self.assignment) + rows
         tmp = path.with_name(".grades.csv.tmp")
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, CSV_COLUMNS)
+            writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
         os.replace(tmp, path)
@@ -184,3 +186,12 @@ class Store:
     def close(self) -> None:
         self.log.close()
         self.gb.close()
+
+
+def _other_assignments(path: Path, assignment: str) -> list[dict]:
+    """The rows of ``grades.csv`` that belong to other assignments (none if unreadable)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return [row for row in csv.DictReader(fh) if row.get("assignment") != assignment]
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return []

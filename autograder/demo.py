@@ -103,19 +103,6 @@ def build_class(course: Path, dest: Path, assignments: list[str], students: int 
     return rows
 
 
-def _csv_rows(path: Path) -> list[dict]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    if rows:
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-
-
 def _outcomes(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:
     """One line per (assignment, kind): how many got the expected outcome."""
     records = {(a, r.get("student")): r for a in {a for _, a, _ in rows}
@@ -177,7 +164,6 @@ def main(*, course: str = ".", directory: str = "demo-class", students: int | No
         return error_line(exc)
     from . import UsageError, grade, report  # imported late: building does not need them
 
-    graded: list[dict] = []
     for assignment in chosen:
         try:
             status = grade.main(course=str(dest), assignment=assignment, workers=workers,
@@ -186,8 +172,6 @@ def main(*, course: str = ".", directory: str = "demo-class", students: int | No
             return error_line(exc)
         if status != 0:
             return error_line(f"grading {assignment} failed (exit status {status})")
-        graded += _csv_rows(dest / "grades.csv")
-    _write_csv(dest / "grades.csv", graded)  # one file for every assignment of the demo
     for assignment in chosen:
         report.main(course=str(dest), assignment=assignment)
     print("demo: each kind of submission against the outcome it should get")

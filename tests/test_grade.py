@@ -40,6 +40,9 @@ EXPECTED = {
 }
 
 
+EARLIER_ROW = {"assignment": "earlier", "student_id": "full_marks", "score": "3.0", "status": "ok"}
+
+
 def make_course(root: Path, students=EXPECTED) -> Path:
     """A course directory with the fixture source and one submission per student."""
     shutil.copytree(FIXTURES / "course", root)
@@ -79,6 +82,10 @@ def kernel_processes() -> set[int]:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("grade") / "course")
+    with open(course / "grades.csv", "w", newline="") as fh:   # an earlier assignment's grades
+        writer = csv.DictWriter(fh, CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerow(dict.fromkeys(CSV_COLUMNS, "") | EARLIER_ROW)
     status = grade.main(course=course, assignment="tiny", workers=2, timeout=5,
                         submission_timeout=60, progress=False)
     return course, status
@@ -118,6 +125,9 @@ def test_outputs_csv_log_feedback(graded):
     with open(course / "grades.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == CSV_COLUMNS
+    earlier = [r for r in rows if r["assignment"] != "tiny"]      # other assignments are kept
+    assert [{k: r[k] for k in EARLIER_ROW} for r in earlier] == [EARLIER_ROW]
+    rows = [r for r in rows if r["assignment"] == "tiny"]
     assert {r["student_id"]: (r["status"], float(r["score"])) for r in rows} == {
         s: (st, float(sc)) for s, (st, sc) in EXPECTED.items()}
     log = (course / "autograder.log").read_text().splitlines()
