@@ -78,7 +78,8 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
     """The result entry for one test cell given its outputs (None: the cell never ran)."""
     entry = {"grade_id": test.grade_id, "notebook": test.notebook, "points": 0.0,
              "max_points": max_points, "ok": False,
-             "check": test.checks[0][0] if test.checks else None, "message": None, "bug": None}
+             "check": test.checks[0][0] if test.checks else None, "message": None, "bug": None,
+             "manual": test.manual}
     if test.manual:
         entry["message"] = "graded by hand"
         return entry

@@ -98,6 +98,11 @@ def test_roster_has_every_kind_then_solutions():
 @pytest.mark.parametrize("kind, record, ok", [
     ("solution", {"status": "ok", "score": 5, "max_score": 5}, True),
     ("solution", {"status": "ok", "score": 4, "max_score": 5}, False),
+    # a hand-graded answer scores 0 until a teacher grades it: the solution still has full marks
+    ("solution", {"status": "ok", "score": 3, "max_score": 5, "tests": [
+        {"max_points": 3, "manual": False}, {"max_points": 2, "manual": True}]}, True),
+    ("solution", {"status": "ok", "score": 2, "max_score": 5, "tests": [
+        {"max_points": 3, "manual": False}, {"max_points": 2, "manual": True}]}, False),
     ("blank", {"status": "ok", "score": 0, "max_score": 5}, True),
     ("blank", {"status": "kernel-died", "score": 0, "max_score": 5}, False),
     ("bug:x", {"status": "ok", "score": 3, "max_score": 5}, True),
