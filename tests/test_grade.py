@@ -57,8 +57,22 @@ def make_course(root: Path, students=EXPECTED) -> Path:
     return root
 
 
+def _living(table: dict) -> dict:
+    """The process table without zombies (dead, only waiting to be reaped)."""
+    alive = {}
+    for pid, row in table.items():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                state = fh.read().rsplit(b")", 1)[-1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != b"Z":
+            alive[pid] = row
+    return alive
+
+
 def descendants() -> set[int]:
-    table, mine, grew = process_table(), {os.getpid()}, True
+    table, mine, grew = _living(process_table()), {os.getpid()}, True
     while grew:
         more = {p for p, (ppid, _) in table.items() if ppid in mine} - mine
         mine |= more
