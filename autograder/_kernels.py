@@ -8,6 +8,7 @@ interpreter boots the kernel with the same limits.
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
@@ -20,7 +21,9 @@ import sys
 import tempfile
 import threading
 import time
+from queue import Empty
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
@@ -29,8 +32,8 @@ from traitlets import Dict, Instance, Unicode
 from ._forkserver import LIMITS_ENV
 from ._procs import kill_tree
 
-__all__ = ["ForkServer", "ForkServerProvisioner", "close_fork_servers", "fork_server",
-           "kernel_manager", "kill_tree", "PROVISIONER"]
+__all__ = ["ForkServer", "ForkServerProvisioner", "ReadyClient", "close_fork_servers",
+           "fork_server", "kernel_manager", "kill_tree", "PROVISIONER"]
 
 PROVISIONER = "autograder-fork"
 _BOOT = [sys.executable, "-m", "autograder._forkserver"]
@@ -162,6 +165,47 @@ class ForkServerProvisioner(LocalProvisioner):
         self.cwd = cwd
         return self.connection_info
 
+    async def wait(self) -> int | None:
+        # LocalProvisioner polls every 0.1 s; a forked kernel's exit is one socket read away
+        while self.process is not None and await self.poll() is None:
+            await asyncio.sleep(0.01)
+        return await super().wait()
+
+
+class ReadyClient(AsyncKernelClient):
+    """A kernel client that is ready once the kernel answers on the shell and IOPub channels.
+
+    jupyter_client then drains IOPub until it has been quiet for 0.2 s: a fixed
+    wait per kernel, i.e. per graded notebook.  nbclient ignores IOPub messages of
+    other requests, so a short drain is enough.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:  # an IOPub message too: that channel is connected
+                    await self.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=0.01)
+            except Empty:
+                return
+
 
 class _OneSpec(KernelSpecManager):
     """A kernel spec manager that knows exactly one spec, built at grading time."""
@@ -183,4 +227,5 @@ def kernel_manager(server: ForkServer | None, limits: dict) -> AsyncKernelManage
     else:
         spec = KernelSpec(argv=argv, display_name="Python 3 (graded)", language="python",
                           env={LIMITS_ENV: json.dumps(limits)})
-    return AsyncKernelManager(kernel_name="graded", kernel_spec_manager=_OneSpec(spec=spec))
+    return AsyncKernelManager(kernel_name="graded", kernel_spec_manager=_OneSpec(spec=spec),
+                              client_factory=ReadyClient)

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from . import UsageError
 from ._assemble import assemble, preamble_source
 from ._execute import kill_running
 from ._feedback import feedback_html
-from ._kernels import close_fork_servers
+from ._kernels import close_fork_servers, fork_server
 from ._runners import connect, run_dask, run_local
 from ._sandbox import sandbox_status
 from ._score import score_cell
@@ -255,6 +256,11 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
                 "fork": bool(fork), "preload": preload,
                 "limits": {"memory": parse_size(memory), "processes": processes, "core": 0}}
     client = connect(scheduler) if scheduler else None
+    shas = {s: submission_sha256(submitted / s / assignment)
+            if (submitted / s / assignment).is_dir() else "" for s in wanted}
+    if fork and not scheduler and any(
+            sha and (force or not _recorded(course, s, assignment, sha)) for s, sha in shas.items()):
+        _warm_up(tuple(preload))
     isolated, why = sandbox_status()
     if not isolated and not scheduler:  # Dask workers decide for themselves
         print(f"autograder: warning: submissions run without isolation ({why})", file=sys.stderr)
@@ -264,8 +270,7 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     rows, todo, infos = [], [], {}
     try:
         for student in wanted:
-            folder = submitted / student / assignment
-            sha = submission_sha256(folder) if folder.is_dir() else ""
+            sha = shas[student]
             if not force and sha and store.is_graded(student, sha):
                 rows.append(read_record(course, student, assignment))
                 continue
@@ -284,6 +289,25 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     print(f"{len(todo)} graded, {skipped} already graded; grades in {csv_path}")
     errors = sum(r["status"] == "error" for r in rows[skipped:])
     return 1 if todo and errors == len(todo) else 0
+
+
+def _recorded(course: Path, student: str, assignment: str, sha: str) -> bool:
+    """True when the submission's record matches ``sha`` (the gradebook is asked later)."""
+    record = read_record(course, student, assignment) or {}
+    return record.get("submission_sha256") == sha and record.get("status") != "error"
+
+
+def _warm_up(preload: tuple[str, ...]) -> None:
+    """Start the fork server (seconds of imports) while the gradebook opens and payloads build.
+
+    A failed start is not reported here: the runner asks again and reports it then.
+    """
+    def start():
+        try:
+            fork_server(preload)
+        except Exception:  # noqa: BLE001
+            pass
+    threading.Thread(target=start, name="fork-server-start", daemon=True).start()
 
 
 def _grade(course, assignment, todo, infos, store, workers, client, progress) -> list[dict]:
