@@ -141,7 +141,10 @@ class _ForkedKernel:
 
     def send_signal(self, signum: int) -> None:
         if self.returncode is None:
-            os.kill(self.pid, signum)
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:  # already reaped by the server (as Popen: not an error)
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -207,6 +210,13 @@ class ReadyClient(AsyncKernelClient):
                 return
 
 
+class _KernelManager(AsyncKernelManager):
+    """AsyncKernelManager that sees a killed kernel gone within 10 ms (it polls every 100 ms)."""
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+
+
 class _OneSpec(KernelSpecManager):
     """A kernel spec manager that knows exactly one spec, built at grading time."""
 
@@ -227,5 +237,5 @@ def kernel_manager(server: ForkServer | None, limits: dict) -> AsyncKernelManage
     else:
         spec = KernelSpec(argv=argv, display_name="Python 3 (graded)", language="python",
                           env={LIMITS_ENV: json.dumps(limits)})
-    return AsyncKernelManager(kernel_name="graded", kernel_spec_manager=_OneSpec(spec=spec),
-                              client_factory=ReadyClient)
+    return _KernelManager(kernel_name="graded", kernel_spec_manager=_OneSpec(spec=spec),
+                          client_factory=ReadyClient)
