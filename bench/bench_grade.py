@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     plain, fast = scratch / "nbgrader", scratch / "autograder"
     if args.keep and scratch.exists():
         shutil.rmtree(scratch)
-    scratch.mkdir(parents=True)
+    scratch.mkdir(parents=True, exist_ok=True)
     try:
         kinds = build(Path(args.course).resolve(), plain, args.assignment, args.copies)
         shutil.copytree(plain, fast)
