@@ -14,7 +14,7 @@ from itertools import permutations
 import numpy as np
 
 from ._fingerprints import context, match
-from ._report import Verdict, failed, passed
+from ._report import Verdict, failed, passed, unreadable
 from .engine import directional_from_values, directional_tolerance, rel_error
 
 __all__ = ["judge_layer"]
@@ -247,7 +247,6 @@ def judge_layer(spec, plan: dict, observed: dict) -> Verdict:
         if problem:
             return problem
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return failed(spec.name, "the observations of your code could not be read",
-                      where=f"{type(exc).__name__}: {exc}", bug="malformed_observation")
+        return unreadable(spec.name, exc)
     return passed(spec.name, f"forward and backward match the reference and "
                   f"{checked} numerical directional derivatives (seed {plan['seed']})")

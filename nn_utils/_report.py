@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CheckFailed", "Verdict", "passed", "failed", "fmt"]
+__all__ = ["CheckFailed", "Verdict", "passed", "failed", "unreadable", "fmt"]
 
 
 class CheckFailed(AssertionError):
@@ -68,6 +68,12 @@ def failed(check: str, what: str, *, where: str | None = None,
     if hint:
         lines.append(f"  hint:     {hint}")
     return Verdict(check, False, "\n".join(lines), bug=bug)
+
+
+def unreadable(check: str, exc: Exception) -> Verdict:
+    """The verdict for observations the judge could not read (they come from student code)."""
+    return failed(check, "the observations of your code could not be read",
+                  where=f"{type(exc).__name__}: {exc}", bug="malformed_observation")
 
 
 def fmt(value, width: int = 70) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._report import failed, passed
+from ._report import failed, passed, unreadable
 
 __all__ = ["judge_trainer"]
 
@@ -166,7 +166,6 @@ def judge_trainer(plan: dict, observed: dict):
             if problem:
                 return problem
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return failed(_NAME, "the observations of your code could not be read",
-                      where=f"{type(exc).__name__}: {exc}", bug="malformed_observation")
+        return unreadable(_NAME, exc)
     return passed(_NAME, f"shuffling, batches, steps, validation, early stop and the kept "
                          f"model are all right (seed {plan['seed']})")

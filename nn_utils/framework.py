@@ -21,7 +21,7 @@ import numpy as np
 from ._layer_judge import judge_layer
 from ._layer_probe import probe_layer
 from ._probe import as_array, call
-from ._report import failed
+from ._report import failed, unreadable
 from ._runner import Check, register
 from ._spec import SMOOTH, Arg, Fingerprint, LayerSpec, make_plan
 from .layers import register_layer
@@ -372,8 +372,7 @@ def _dense_judge(plan: dict, observed: dict):
     try:
         problem = _judge_setup(plan, observed["setup"])
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return failed("dense", "the observations of your code could not be read",
-                      where=f"{type(exc).__name__}: {exc}", bug="malformed_observation")
+        return unreadable("dense", exc)
     return problem or judge_layer(DENSE, plan, observed)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._probe import as_array, call
-from ._report import failed, passed
+from ._report import failed, passed, unreadable
 from ._runner import Check, register
 from ._training_fakes import StandInNet, StandInOptimizer, Journal
 from .engine import directional_from_values, directional_steps, directional_tolerance
@@ -23,11 +23,6 @@ __all__ = ["NETWORK_STEP", "TRAINER_SIZES"]
 NETWORK_STEP = 2e-2
 #: (rows, batch size) pairs: never a multiple, so the last batch is always shorter
 TRAINER_SIZES = ((23, 5), (19, 4), (29, 6))
-
-
-def _bad_read(name, exc):
-    return failed(name, "the observations of your code could not be read",
-                  where=f"{type(exc).__name__}: {exc}", bug="malformed_observation")
 
 
 # ===================================================================== network
@@ -95,7 +90,7 @@ def _network_judge(plan: dict, observed: dict):
     try:
         return _network_verdict(name, plan, observed)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return _bad_read(name, exc)
+        return unreadable(name, exc)
 
 
 def _network_verdict(name, plan, observed):
@@ -211,7 +206,7 @@ def _sgd_judge(plan: dict, observed: dict):
     try:
         return _sgd_verdict(name, plan, observed)
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return _bad_read(name, exc)
+        return unreadable(name, exc)
 
 
 def _sgd_verdict(name, plan, observed):
