@@ -121,18 +121,23 @@ def main(argv: list[str] | None = None) -> int:
         ref, got = scores(plain, args.assignment), scores(fast, args.assignment)
         differ = sorted(k for k in set(ref) | set(got) if ref.get(k) != got.get(k))
         cells, imports = cell_seconds(plain, args.assignment)
-        # The notebooks' own work, as nbgrader's kernels timed it; the grader's
-        # warm kernels pay the TensorFlow import once per worker, not per notebook.
-        limit = (cells - imports) / args.workers
+        own, own_imports = cell_seconds(fast, args.assignment)
         print(f"nbgrader autograde : {t_nb:7.1f} s  {n / t_nb:6.3f} submissions/s  (exit {s_nb})")
         print(f"autograder grade   : {t_ag:7.1f} s  {n / t_ag:6.3f} submissions/s  "
               f"(exit {s_ag}; {args.workers} workers)")
         print(f"speed-up           : {t_nb / t_ag:.1f}x")
-        print(f"limit              : cells ran {cells:.1f} s under nbgrader, {imports:.1f} s of "
-              f"it importing tensorflow; the rest on {args.workers} workers is {limit:.1f} s, "
-              f"so the grader ran at {100 * limit / t_ag:.0f}% of the limit "
-              f"(best possible speed-up {t_nb / limit:.1f}x)" if limit > 0 else
-              "limit              : no cell timings found")
+        # Two limits.  nbgrader's kernels time the cells with every core to themselves: the
+        # import is paid per notebook and large matmuls use both cores.  The grader's kernels
+        # get cores / workers threads each, so its own cell times (the import is already paid
+        # by the fork server) are the compute that cannot be avoided at this many workers.
+        for label, total, tf_import, whose in (
+                ("limit (nbgrader)  ", cells, imports, "under nbgrader"),
+                ("limit (grader)    ", own, own_imports, "in the grader's kernels")):
+            limit = (total - tf_import) / args.workers
+            print(f"{label} : cells ran {total:.1f} s {whose}, {tf_import:.1f} s of it importing "
+                  f"tensorflow; the rest on {args.workers} workers is {limit:.1f} s: the grader ran "
+                  f"at {100 * limit / t_ag:.0f}% of it (best possible speed-up {t_nb / limit:.1f}x)"
+                  if limit > 0 else f"{label} : no cell timings found")
         if differ:
             print(f"scores DIFFER for {len(differ)} of {len(ref)} notebooks:")
             for key in differ[:20]:
