@@ -24,7 +24,7 @@ def error_outcome(key: str, exc: BaseException) -> dict:
 
 
 def run_local(payloads: Iterable[dict], workers: int) -> Iterator[tuple[str, dict]]:
-    """Execute payloads on ``workers`` threads (each drives its own kernel processes)."""
+    """Execute payloads on ``workers`` threads (each drives its own kernel processes), in order."""
     payloads = list(payloads)
     if payloads and payloads[0].get("fork", True):  # start it here, not inside the first task
         fork_server(tuple(payloads[0]["preload"]))
@@ -52,8 +52,10 @@ def connect(address: str, timeout: str = "10s"):
 def run_dask(payloads: Iterable[dict], client) -> Iterator[tuple[str, dict]]:
     """Execute payloads as tasks on the cluster of ``client``."""
     from distributed import as_completed
+    payloads = list(payloads)  # in the order to start them: earlier ones get a higher priority
     futures = {client.submit(execute_payload, p, key=f"grade-{p['key']}-{p['nonce'][:8]}",
-                             pure=False, retries=1): p["key"] for p in payloads}
+                             pure=False, retries=1, priority=len(payloads) - i): p["key"]
+               for i, p in enumerate(payloads)}
     for future in as_completed(futures):
         try:
             yield futures[future], future.result()

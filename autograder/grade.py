@@ -33,7 +33,7 @@ from ._score import score_cell
 from ._withhold import hidden_snippets, withhold
 from ._store import Store, read_record, submission_sha256, utc_now
 
-__all__ = ["add_arguments", "main", "parse_size"]
+__all__ = ["add_arguments", "longest_first", "main", "parse_size"]
 
 _TF_IMPORT = re.compile(r"^\s*(import|from)\s+tensorflow\b", re.M)
 _MAX_STUDENT_FILES = 64 * 1024 * 1024
@@ -276,6 +276,8 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
                 continue
             payload, infos[student] = _prepare(course, assignment, student, sources, files, settings)
             todo.append(payload)
+        todo = longest_first(todo, {s: (read_record(course, s, assignment) or {}).get("duration_s")
+                                    for s in infos})
         rows += _grade(course, assignment, todo, infos, store, workers, client, progress)
         csv_path = store.write_csv(sorted(set(found) | {r["student"] for r in rows}))
     finally:
@@ -289,6 +291,22 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     print(f"{len(todo)} graded, {skipped} already graded; grades in {csv_path}")
     errors = sum(r["status"] == "error" for r in rows[skipped:])
     return 1 if todo and errors == len(todo) else 0
+
+
+def longest_first(payloads: list[dict], previous: dict) -> list[dict]:
+    """Payloads in the order to start them: the longest expected first.
+
+    With a pool of workers the batch ends when its last submission does; starting
+    the long ones first leaves the short ones (blanks, broken notebooks) to fill the
+    end instead of one long run on an otherwise idle machine.  A submission graded
+    before is expected to take as long as it did then; one never graded comes
+    before those, ordered by how much code its notebooks hold (a blank holds little).
+    """
+    def expected(payload):
+        seconds = previous.get(payload["key"])
+        size = sum(len(text) for text in payload["notebooks"].values())
+        return (seconds if isinstance(seconds, (int, float)) else float("inf"), size)
+    return sorted(payloads, key=expected, reverse=True)
 
 
 def _recorded(course: Path, student: str, assignment: str, sha: str) -> bool:

@@ -12,7 +12,7 @@ from autograder import cli
 from autograder._assemble import ANY_SEED, MIME, assemble, expected_checks, release_view
 from autograder._feedback import feedback_html
 from autograder._score import expected_seed, score_cell
-from autograder.grade import parse_size
+from autograder.grade import longest_first, parse_size
 from expect_support import reports
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -149,6 +149,15 @@ def test_feedback_shows_messages_not_hidden_tests():
 def test_parse_size():
     assert parse_size("4G") == 4 * 1024 ** 3 and parse_size("512MiB") == 512 * 1024 ** 2
     assert parse_size("none") is None
+
+
+def test_longest_submissions_start_first():
+    payload = lambda key, code: {"key": key, "notebooks": {"nb": code}}  # noqa: E731
+    todo = [payload("blank", "x"), payload("new", "x" * 50), payload("slow", "x"),
+            payload("quick", "x" * 90), payload("unknown", "x" * 10)]
+    previous = {"slow": 30.0, "quick": 2.5, "blank": None}
+    # never graded first (most code first), then by the time the last run took
+    assert [p["key"] for p in longest_first(todo, previous)] == ["new", "unknown", "blank", "slow", "quick"]
 
 
 @pytest.mark.parametrize("argv, needle", [
