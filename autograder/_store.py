@@ -71,7 +71,7 @@ class Store:
     """The one writer: gradebook rows, autograded notebooks, records, CSV and log."""
 
     def __init__(self, course: Path, assignment: str, sources: dict, db_url: str | None = None,
-                 course_id: str = "default_course"):
+                 course_id: str = "default_course", late=None):
         from nbgrader.api import Gradebook
         bindir = os.path.dirname(sys.executable)  # nbgrader runs the `alembic` script from PATH
         if bindir not in os.environ.get("PATH", "").split(os.pathsep):
@@ -85,6 +85,7 @@ class Store:
                            for nb in self.gb.find_assignment(assignment).notebooks
                            for g in nb.grade_cells}
         self.log = open(course / "autograder.log", "a", encoding="utf-8")
+        self.late = late  # nbgrader's AssignLatePenalties, configured by the course (None: no penalty)
 
     def _register(self, sources: dict) -> None:
         """Add the assignment from source/ if ``nbgrader generate_assignment`` has not."""
@@ -137,6 +138,7 @@ class Store:
                 grade.auto_score = test["points"] if test else 0.0
                 grade.needs_manual_grade = bool(test and test["message"] == "graded by hand")
         self.gb.db.commit()
+        result["late_submission_penalty"] = self._late_penalties(submission, student)
         folder = self.course / "autograded" / student / self.assignment
         for name, nb in notebooks.items():
             _atomic_write(folder / f"{name}.ipynb", nbformat.writes(nb))
@@ -148,6 +150,29 @@ class Store:
                        f"{result['score']:g}/{result['max_score']:g} "
                        f"{result['duration_s']:.1f}s{detail}\n")
         self.log.flush()
+
+    def _late_penalties(self, submission, student: str) -> float:
+        """Each notebook's late penalty, as ``nbgrader autograde`` sets it; returns their sum.
+
+        The course's ``AssignLatePenalties.plugin_class`` (nbgrader's ``LateSubmissionPlugin``
+        unless configured: no penalty, or ``penalty_method = 'zero'``) decides, from the
+        notebook's score and the seconds past the due date (extensions included).
+        """
+        seconds, total = submission.total_seconds_late, 0.0
+        for nb in submission.notebooks:
+            penalty = None
+            if seconds > 0 and self.late is not None:
+                try:
+                    penalty = self.late.plugin_inst.late_submission_penalty(student, nb.score, seconds)
+                except Exception as exc:  # noqa: BLE001 - the teacher's plugin; the grade stays
+                    self.log.write(f"{utc_now()} {self.assignment} {student} late-penalty plugin "
+                                   f"failed ({type(exc).__name__}: {exc}); no penalty\n")
+            if penalty is not None:  # nbgrader's clamp: never below 0 nor above the score
+                penalty = min(max(float(penalty), 0.0), float(nb.score))
+            nb.late_submission_penalty = penalty
+            total += penalty or 0.0
+        self.gb.db.commit()
+        return total
 
     def write_csv(self, students: list[str]) -> Path:
         """grades.csv for ``students`` with nbgrader export's columns plus ``status``."""

@@ -266,7 +266,8 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
         print(f"autograder: warning: submissions run without isolation ({why})", file=sys.stderr)
     store = Store(course, assignment, sources,  # nbgrader's own settings: formgrader agrees
                   db_url=course_setting(course, "CourseDirectory", "db_url", None),
-                  course_id=course_setting(course, "CourseDirectory", "course_id", "default_course"))
+                  course_id=course_setting(course, "CourseDirectory", "course_id", "default_course"),
+                  late=_late_penalties(course))
     rows, todo, infos = [], [], {}
     try:
         for student in wanted:
@@ -307,6 +308,18 @@ def longest_first(payloads: list[dict], previous: dict) -> list[dict]:
         size = sum(len(text) for text in payload["notebooks"].values())
         return (seconds if isinstance(seconds, (int, float)) else float("inf"), size)
     return sorted(payloads, key=expected, reverse=True)
+
+
+def _late_penalties(course: Path):
+    """nbgrader's late-penalty preprocessor with the course's configuration (its plugin ready)."""
+    from nbgrader.preprocessors import AssignLatePenalties
+    try:
+        late = AssignLatePenalties(config=_course_config(course))
+        late.init_plugin()
+    except Exception as exc:  # noqa: BLE001 - a bad plugin_class is the teacher's to fix
+        raise UsageError(f"cannot set up the late-submission plugin of nbgrader_config.py: "
+                         f"{type(exc).__name__}: {exc}") from None
+    return late
 
 
 def _recorded(course: Path, student: str, assignment: str, sha: str) -> bool:

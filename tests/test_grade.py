@@ -236,3 +236,29 @@ def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
                      "tcp://127.0.0.1:9", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("autograder: error: cannot reach the Dask scheduler") and err.count("\n") == 1
+
+
+def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatch):
+    """penalty_method 'zero' (nbgrader's plugin) zeroes a late submission, as nbgrader autograde does."""
+    import sys
+    from datetime import datetime
+    from nbgrader.api import Gradebook
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # alembic
+    course = make_course(tmp_path / "course", ["full_marks"])
+    shutil.copytree(course / "submitted" / "full_marks", course / "submitted" / "late")
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.LateSubmissionPlugin.penalty_method = 'zero'\n")
+    for student, stamp in (("full_marks", "2026-03-01 11:59:00 UTC"), ("late", "2026-03-01 12:01:00 UTC")):
+        (course / "submitted" / student / "tiny" / "timestamp.txt").write_text(stamp)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.update_or_create_assignment("tiny", duedate=datetime(2026, 3, 1, 12, 0))
+    assert grade.main(course=course, assignment="tiny", progress=False) == 0
+    rows = {r["student_id"]: r for r in csv.DictReader(open(course / "grades.csv"))}
+    assert (rows["full_marks"]["raw_score"], rows["full_marks"]["late_submission_penalty"],
+            rows["full_marks"]["score"]) == ("4.0", "0.0", "4.0")
+    assert (rows["late"]["raw_score"], rows["late"]["late_submission_penalty"],
+            rows["late"]["score"]) == ("4.0", "4.0", "0.0")
+    assert read_record(course, "late", "tiny")["late_submission_penalty"] == 4.0
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # what nbgrader export reads
+        assert gb.find_submission("tiny", "late").late_submission_penalty == 4.0
+        assert gb.find_submission("tiny", "full_marks").late_submission_penalty == 0.0

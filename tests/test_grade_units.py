@@ -201,3 +201,14 @@ def test_grade_follows_the_course_nbgrader_config(tmp_path, capsys):
         sub = gb.find_submission("tiny", "s1")
         assert sub.assignment.course_id == "c42" and sub.score == 0
     assert capsys.readouterr().out.splitlines()[1].split()[:2] == ["s1", "missing"]
+
+
+def test_a_bad_late_penalty_plugin_is_one_line(tmp_path, capsys):
+    import shutil
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURES / "course", course)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.AssignLatePenalties.plugin_class = 'no_such_module.Plugin'\n")
+    assert cli.main(["--course", str(course), "grade", "tiny", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("autograder: error:") and "late-submission plugin" in err[-1]
