@@ -26,6 +26,12 @@ code in that kernel too.  So the verdict moves out of the kernel instead:
   marker).  Dropping, transforming or swallowing the cell's statements therefore
   loses the points; forging a report means computing the right value.
 
+* nbgrader gives partial credit when a test cell ends in an expression whose
+  displayed value is a number (0 <= value <= points).  That last expression
+  becomes a ``value`` site: the kernel reports its leaves, the grader computes the
+  value and applies nbgrader's rule to how IPython would have displayed it (so a
+  numpy scalar, displayed as ``np.float64(0.5)``, gives full credit there as here).
+
 Limits, by design: type and identity tests (``isinstance``, ``type(x) is``, ``is``)
 and comprehensions are evaluated in the kernel (their operands are not data);
 they gate structure, while the values are judged here.  Statements other than
@@ -36,13 +42,16 @@ from __future__ import annotations
 import ast
 import base64
 import builtins
+import io
 import math
 import re
+import tokenize
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Site", "Rewritten", "rewrite", "judge", "is_expectation", "kernel_helpers", "DONE"]
+__all__ = ["Site", "Rewritten", "rewrite", "judge", "is_expectation", "kernel_helpers",
+           "partial_points", "trailing_value", "DONE"]
 
 DONE = -1                       # the site id of the end-of-cell marker
 _FUNC = "__autograder_expect"
@@ -55,6 +64,8 @@ _KERNEL_ONLY = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.Dic
                 ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred)
 _DTYPE = re.compile(r"^[<>|=]?[a-z]+[0-9]*$")   # plain numeric dtype names only
 _HIDDEN = re.compile(r"^\s*###\s*(BEGIN|END) HIDDEN TESTS", re.M)
+_NOT_CODE = (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+             tokenize.ENDMARKER)
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,8 @@ class Site:
     site: int
     expression: str         # Python over ``__v(i)`` (leaf i), evaluated in the grader
     leaves: int
-    kind: str               # "assert": must be true; "call": must not raise
+    kind: str               # "assert": must be true; "call": must not raise; "value": the
+                            # cell's last expression, whose value may give partial credit
     required: bool          # runs whenever the cell runs to its end
     hidden: bool            # from a hidden test: its source is never shown
     text: str = ""          # the assert as written (visible tests only), for feedback
@@ -171,7 +183,7 @@ class _Rewriter(ast.NodeTransformer):
 
     def _site(self, node, test: ast.AST, kind: str, message: ast.AST | None):
         splitter = _Splitter(self.trusted)
-        if kind == "assert":
+        if kind in ("assert", "value"):
             expression = splitter.split(test)
         else:
             expression = splitter.split(test) if isinstance(test, ast.Call) else None
@@ -243,9 +255,9 @@ class _Rewriter(ast.NodeTransformer):
         finally:
             self.owner = None
 
-    def finish(self, tree: ast.Module) -> tuple:
-        """The sites, those of helpers called at the top level of the cell made required."""
-        called, todo = set(), list(tree.body)
+    def finish(self, body: list) -> tuple:
+        """The sites, those of helpers called at the top level of ``body`` made required."""
+        called, todo = set(), list(body)
         while todo:
             stmt = todo.pop()
             if isinstance(stmt, (ast.For, ast.With)):
@@ -263,6 +275,30 @@ class _Rewriter(ast.NodeTransformer):
     visit_TryStar = _conditional
 
 
+_SILENT_CALLS = ("print", "display")
+
+
+def _displays(node: ast.AST, python: str) -> bool:
+    """True when IPython would display the value of ``node``, the cell's last statement.
+
+    Calls that display nothing themselves (``print``, ``display``, ``check_*``, which
+    return None) are left as they are; a trailing ``;`` silences the value.
+    """
+    if not isinstance(node, ast.Expr) or _np_testing(node):
+        return False
+    if isinstance(node.value, ast.Call):
+        func = node.value.func
+        name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+        if name in _SILENT_CALLS or name.startswith("check_"):
+            return False
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(python).readline)
+                  if t.type not in _NOT_CODE]
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return bool(tokens) and tokens[-1].string != ";"
+
+
 def rewrite(source: str) -> Rewritten | None:
     """The kernel-side form of a test cell's ``source`` (hidden-test markers allowed).
 
@@ -276,10 +312,14 @@ def rewrite(source: str) -> Rewritten | None:
     except Exception:  # noqa: BLE001 - a cell we cannot parse is left alone
         return None
     rewriter = _Rewriter(_trusted_names(tree), _hidden_lines(source))
+    last = tree.body[-1] if tree.body else None
     tree = rewriter.visit(tree)
+    body = list(tree.body)  # as written: a helper called by the last expression counts as called
+    if tree.body and tree.body[-1] is last and _displays(last, python):
+        tree.body[-1] = rewriter._site(last, last.value, "value", None)
     tree.body.append(ast.Expr(ast.Call(ast.Name(_FUNC, ast.Load()),
                                        [ast.Constant(DONE), ast.List([], ast.Load())], [])))
-    return Rewritten(ast.unparse(ast.fix_missing_locations(tree)) + "\n", rewriter.finish(tree))
+    return Rewritten(ast.unparse(ast.fix_missing_locations(tree)) + "\n", rewriter.finish(body))
 
 
 def kernel_helpers(mime: str) -> str:
@@ -337,7 +377,9 @@ def __autograder_expect_factory():
         values = []
         for leaf in leaves:
             try:
-                values.append({{"value": plain(leaf())}})
+                v = leaf()
+                values.append({{"value": plain(v), "numpy": True}} if isinstance(v, generic)
+                              else {{"value": plain(v)}})
             except BaseException as exc:
                 values.append({{"error": (type(exc).__name__ + ": " + str(exc))[:300]}})
         text = None
@@ -410,10 +452,12 @@ def _check_site(site: Site, report: dict) -> str | None:
     values = [_untag(v) for v in values]
     try:
         result = eval(compile(site.expression, "<test>", "eval"), _scope(values))  # noqa: S307
-        if site.kind == "call" or bool(result):
+        if site.kind in ("call", "value") or bool(result):
             return None
         reason = None
     except _LeafError as exc:
+        if site.kind == "value":  # the cell's last expression raised: that error, as the kernel had it
+            return str(exc)
         reason = str(exc)
     except AssertionError as exc:  # numpy's message quotes the expected values: not if hidden
         reason = str(exc).strip().splitlines()
@@ -456,3 +500,50 @@ def judge(sites: tuple, texts: list) -> str | None:
     if missing:
         return "some of this cell's tests did not run"
     return None
+
+
+def _evaluate(site: Site, report: dict):
+    """The value of ``site``'s expression from one report (numpy scalars restored)."""
+    values = [_untag(v) for v in report["values"]]
+    for raw, i in zip(report["values"], range(len(values))):
+        if isinstance(raw, dict) and raw.get("numpy") is True and "value" in values[i]:
+            values[i] = {"value": np.asarray(values[i]["value"])[()]}
+    return eval(compile(site.expression, "<test>", "eval"), _scope(values))  # noqa: S307
+
+
+def trailing_value(sites: tuple, texts: list):
+    """The value of the cell's last expression (a ``value`` site), or None when it has none.
+
+    Call only after :func:`judge` passed: the reports are then known to be well formed.
+    """
+    from nn_utils import wire
+    site = next((s for s in sites if s.kind == "value"), None)
+    if site is None:
+        return None
+    for text in reversed(texts):
+        report = wire.loads(text)
+        if isinstance(report, dict) and report.get("expect") == site.site:
+            try:
+                return _evaluate(site, report)
+            except Exception:  # noqa: BLE001 - judge() already failed such a cell
+                return None
+    return None
+
+
+def partial_points(value, max_points: float) -> float:
+    """nbgrader's points for a test cell whose last expression displayed ``value``.
+
+    As nbgrader's ``get_partial_grade``: the displayed text (``repr``, as IPython shows
+    numbers) read as a float between 0 and the points; anything else, a negative
+    number or nothing displayed gives full credit.  A number above the points (nbgrader
+    stops with an error) is capped at the points.
+    """
+    if value is None:
+        return float(max_points)
+    try:
+        grade = float(repr(value))
+    except (ValueError, TypeError, OverflowError):
+        return float(max_points)
+    if not grade >= 0.0:  # negative or nan
+        return float(max_points)
+    return min(grade, float(max_points))

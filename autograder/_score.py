@@ -5,14 +5,15 @@ teacher's source makes, an observation record with the right check name and the
 seed derived from this grading's nonce came out of that cell, and the verdict --
 recomputed here from the seed with :func:`nn_utils._runner.judge_record` -- passes.
 Missing, forged or malformed records earn nothing.  Other test cells follow
-nbgrader's rule (an error output scores zero) except that stderr never does.
+nbgrader's rules (an error output scores zero; a number displayed by the cell's
+last expression is partial credit) except that stderr never zeroes a cell.
 """
 from __future__ import annotations
 
 import os
 
 from ._assemble import ANY_SEED, MIME, TestCell
-from ._expect import is_expectation, judge
+from ._expect import is_expectation, judge, partial_points, trailing_value
 
 __all__ = ["score_cell", "expected_seed"]
 
@@ -108,11 +109,18 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
             entry["ok"] = True
             entry["message"] = "; ".join(v["message"].splitlines()[0] for _, _, v in judged)
     # the cell's asserts, judged here; a cell of check_* calls alone is judged by its records
+    points = float(max_points)
     if entry["ok"] and test.expects is not None and (test.expects or not test.checks):
-        reason = judge(test.expects, [(o.get("data") or {}).get(MIME) for o in outputs
-                                      if is_expectation((o.get("data") or {}).get(MIME))])
+        texts = [(o.get("data") or {}).get(MIME) for o in outputs
+                 if is_expectation((o.get("data") or {}).get(MIME))]
+        reason = judge(test.expects, texts)
         if reason:
             entry.update(ok=False, message=reason)
+        else:  # nbgrader's partial credit: a number displayed by the cell's last expression
+            points = partial_points(trailing_value(test.expects, texts), max_points)
+            if points < max_points:
+                entry.update(ok=False, points=points,
+                             message=f"partial credit: {points:g} of {max_points:g} points")
     if entry["ok"]:
-        entry["points"] = float(max_points)
+        entry["points"] = points
     return entry

@@ -137,8 +137,8 @@ def test_asserts_in_a_helper_the_cell_calls_must_report():
     source = ("def _check(seed):\n    try:\n        got = fit(seed)\n    except Exception:\n"
               "        raise AssertionError('fit failed')\n    for k in (1, 2):\n"
               "        assert got[k] < 0.5, k\n\n_check(1)\n")
-    sites = rewrite(source).sites
-    assert [s.required for s in sites] == [True]
+    sites = rewrite(source).sites  # the helper's assert, and the call as the cell's last expression
+    assert [(s.kind, s.required) for s in sites] == [("assert", True), ("value", True)]
     cell = Cell("n", "t", 0, 1.0, expects=sites)
     good = reports(source, {"fit": lambda seed: {1: 0.1, 2: 0.2}})
     assert score_cell(cell, good, "n", 1.0)["ok"]
@@ -154,3 +154,53 @@ def test_every_literal_case_of_a_loop_must_report():
     first_case_only = [o for o in good if '"expect": 2' not in o["data"][MIME]][:2] + [
         next(o for o in good if '"expect": 2' in o["data"][MIME])] + good[-2:]
     assert _score(first_case_only)["message"] == "some of this cell's tests did not run"
+
+
+# nbgrader's partial credit: a test cell whose last expression displays a number
+
+
+def _partial(source: str, namespace: dict, points: float = 1.0) -> dict:
+    cell = Cell("n", "t", 0, points, expects=rewrite(source).sites)
+    return score_cell(cell, reports(source, namespace), "n", points)
+
+
+@pytest.mark.parametrize("value", [0, 0.25, 1, 1.0, -0.5, float("nan"), True, "0.5", None,
+                                   np.float64(0.5), np.int64(1), np.array(0.5), [0.5], 1e-9])
+def test_partial_points_follow_nbgrader_s_own_rule(value):
+    from nbgrader.utils import get_partial_grade
+    from autograder._expect import partial_points
+    expected = 1.0 if value is None else get_partial_grade(  # what IPython would display
+        {"data": {"text/plain": repr(value)}}, 1.0)
+    assert partial_points(value, 1.0) == expected
+
+
+def test_partial_points_above_the_maximum_are_capped():
+    from autograder._expect import partial_points
+    assert partial_points(3, 2.0) == 2.0 and partial_points(float("inf"), 2.0) == 2.0
+
+
+SCORE_CELL = "score = 0\nif f(1) == 1:\n    score += 0.5\nif f(2) == 4:\n    score += 0.5\nscore\n"
+
+
+def test_a_displayed_score_is_partial_credit():
+    assert _partial(SCORE_CELL, {"f": _square})["points"] == 1.0
+    half = _partial(SCORE_CELL, {"f": lambda x: 1})
+    assert (half["points"], half["ok"], half["message"]) == (0.5, False, "partial credit: 0.5 of 1 points")
+    assert _partial(SCORE_CELL, {"f": lambda x: 0})["points"] == 0.0
+    assert _partial(SCORE_CELL.replace("\nscore\n", "\nscore;\n"), {"f": lambda x: 0})["points"] == 1.0
+    assert _partial(SCORE_CELL.replace("\nscore\n", "\nprint(score)\n"), {"f": lambda x: 0})["points"] == 1.0
+
+
+def test_a_score_expression_is_computed_by_the_grader():
+    source = "assert f(0) == 0\n0.5 * (f(2) == 4) + 0.5 * float(f(3) == 9)\n"
+    assert _partial(source, {"f": _square})["points"] == 1.0
+    # an object equal to everything does not cross: the grader compares its float value
+    assert _partial(source, {"f": lambda x: _AlwaysEqual(0.0)})["points"] == 0.0
+    crashed = _partial(source.replace("f(3)", "g(3)"), {"f": _square})
+    assert (crashed["points"], crashed["message"]) == (0.0, "NameError: name 'g' is not defined")
+
+
+def test_a_numpy_scalar_score_gets_full_credit_as_under_nbgrader():
+    # IPython displays np.float64(0.5), which nbgrader cannot read as a number
+    assert _partial("half()\n", {"half": lambda: np.float64(0.5)})["points"] == 1.0
+    assert _partial("half()\n", {"half": lambda: 0.5})["points"] == 0.5

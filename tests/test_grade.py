@@ -262,3 +262,55 @@ def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatc
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # what nbgrader export reads
         assert gb.find_submission("tiny", "late").late_submission_penalty == 4.0
         assert gb.find_submission("tiny", "full_marks").late_submission_penalty == 0.0
+
+
+def _partial_credit_course(root: Path) -> Path:
+    """A course whose test cells end in a score, nbgrader's partial-credit idiom."""
+    import nbformat
+    from nbgrader_course import REPO
+
+    def cell(source, grade_id, points=None, solution=False):
+        meta = {"grade_id": grade_id, "grade": points is not None, "solution": solution,
+                "locked": not solution, "schema_version": 3}
+        if points is not None:
+            meta["points"] = points
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta})
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                           "display_name": "Python 3"}})
+    nb.cells = [
+        cell("def f(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION\n", "f", solution=True),
+        cell("score = 0\nif f(1) == 1:\n    score += 0.5\nif f(2) == 4:\n    score += 0.5\nscore\n",
+             "test-score", points=1),
+        cell("assert f(0) == 0\n0.5 * (f(2) == 4) + 1.0 * float(f(3) == 9)\n", "test-expr", points=2),
+        cell("value = f(3)\nvalue;\n", "test-quiet", points=1),
+    ]
+    (root / "source" / "partial").mkdir(parents=True)
+    nbformat.write(nb, root / "source" / "partial" / "partial.ipynb")
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    return root
+
+
+def test_partial_credit_scores_as_nbgrader_autograde_does(tmp_path, monkeypatch):
+    """nbgrader and the grader give the same points to test cells that display a score."""
+    import nbformat
+    from nbgrader_course import autograde, cell_scores, generate_release
+    import sys
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    plain = _partial_credit_course(tmp_path / "plain")
+    generate_release(plain, "partial")
+    for student, body in (("right", "return x * x"), ("half", "return 2 * x"), ("wrong", "return 0")):
+        nb = nbformat.read(plain / "release" / "partial" / "partial.ipynb", as_version=4)
+        nb.cells[0].source = f"def f(x):\n    {body}\n"
+        (plain / "submitted" / student / "partial").mkdir(parents=True)
+        nbformat.write(nb, plain / "submitted" / student / "partial" / "partial.ipynb")
+    fast = tmp_path / "fast"
+    shutil.copytree(plain, fast)
+    assert autograde(plain, "partial").returncode == 0
+    assert grade.main(course=fast, assignment="partial", progress=False) == 0
+    expected = {"right": {"test-score": 1.0, "test-expr": 1.5, "test-quiet": 1.0},
+                "half": {"test-score": 0.5, "test-expr": 0.5, "test-quiet": 1.0},
+                "wrong": {"test-score": 0.0, "test-expr": 0.0, "test-quiet": 1.0}}
+    for course in (plain, fast):
+        got = {s: {g: c.score for g, c in nbs["partial"].items()}
+               for s, nbs in cell_scores(course, "partial").items()}
+        assert got == expected, course.name
