@@ -67,7 +67,10 @@ needs_isolation = pytest.mark.skipif(not ISOLATED, reason=f"no isolation: {sandb
 
 
 def _cells_text(nb) -> str:
-    return json.dumps([c.get("outputs", []) for c in nb.cells])
+    """Every cell's printed text (one print may arrive in several stream outputs), then all outputs."""
+    streams = ["".join(o.get("text", "") for o in c.get("outputs", []) if o.get("output_type") == "stream")
+               for c in nb.cells]
+    return "\n".join(streams) + "\n" + json.dumps([c.get("outputs", []) for c in nb.cells])
 
 
 @pytest.fixture(scope="module")
