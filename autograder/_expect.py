@@ -17,7 +17,7 @@ code in that kernel too.  So the verdict moves out of the kernel instead:
   tuples, lists, sets, dicts; other objects only as their ``repr``).  Constants,
   tolerances and reference values that the cell spells out never reach the kernel.
 * The grader decodes the values (no pickle) and evaluates the rest of the
-  expression with the real numpy and builtins.  An object whose ``__eq__`` always
+  expression with the real numpy and builtins (:mod:`autograder._expect_judge`).  An object whose ``__eq__`` always
   says yes, a patched ``np.allclose`` or ``abs``: none of them crosses the boundary.
 * A cell earns its points only if every assert that runs unconditionally (at the
   top level, in top-level ``for``/``with`` blocks, or likewise in a helper the cell
@@ -40,8 +40,6 @@ asserts run in the kernel as before.
 from __future__ import annotations
 
 import ast
-import base64
-import builtins
 import io
 import math
 import re
@@ -50,8 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Site", "Rewritten", "rewrite", "judge", "is_expectation", "kernel_helpers",
-           "partial_points", "trailing_value", "DONE"]
+__all__ = ["Site", "Rewritten", "rewrite", "kernel_helpers", "DONE"]
 
 DONE = -1                       # the site id of the end-of-cell marker
 _FUNC = "__autograder_expect"
@@ -394,156 +391,3 @@ def __autograder_expect_factory():
 __autograder_expect = __autograder_expect_factory()
 del __autograder_expect_factory
 '''
-
-
-def is_expectation(text) -> bool:
-    """True for a report of :func:`kernel_helpers` (as opposed to a check record)."""
-    return isinstance(text, str) and text.startswith('{"expect"')
-
-
-def _untag(obj):
-    from nn_utils.wire import Opaque
-    if isinstance(obj, dict):
-        if len(obj) == 1:
-            (key, value), = obj.items()
-            if key == "__tuple__" and isinstance(value, list):
-                return tuple(_untag(v) for v in value)
-            if key == "__set__" and isinstance(value, list):
-                return {_hashable(_untag(v)) for v in value}
-            if key == "__dict__" and isinstance(value, list):
-                return {_hashable(_untag(k)): _untag(v) for k, v in value}
-            if key == "__bytes__" and isinstance(value, str):
-                return base64.b64decode(value, validate=True)
-            if key == "__dtype__" and isinstance(value, str) and _DTYPE.match(value):
-                return np.dtype(value)
-        return {k: _untag(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_untag(v) for v in obj]
-    return obj if not isinstance(obj, Opaque) else Opaque(obj)
-
-
-def _hashable(value):
-    if isinstance(value, np.ndarray):
-        return value.item() if value.ndim == 0 else tuple(value.tolist())
-    if isinstance(value, list):
-        return tuple(value)
-    return value
-
-
-class _LeafError(Exception):
-    pass
-
-
-def _scope(values: list) -> dict:
-    def leaf(i: int):
-        entry = values[i] if i < len(values) and isinstance(values[i], dict) else {}
-        if "value" in entry:
-            return entry["value"]
-        raise _LeafError(str(entry.get("error", "no value was reported")))
-    safe = {name: getattr(builtins, name) for name in _SAFE_BUILTINS}
-    return {"__builtins__": safe, **_MODULES, "__v": leaf}
-
-
-def _check_site(site: Site, report: dict) -> str | None:
-    """None when the report satisfies the site, else why not (no hidden source)."""
-    values = report.get("values")
-    if not isinstance(values, list) or len(values) != site.leaves:
-        return "malformed test report"
-    values = [_untag(v) for v in values]
-    try:
-        result = eval(compile(site.expression, "<test>", "eval"), _scope(values))  # noqa: S307
-        if site.kind in ("call", "value") or bool(result):
-            return None
-        reason = None
-    except _LeafError as exc:
-        if site.kind == "value":  # the cell's last expression raised: that error, as the kernel had it
-            return str(exc)
-        reason = str(exc)
-    except AssertionError as exc:  # numpy's message quotes the expected values: not if hidden
-        reason = str(exc).strip().splitlines()
-        reason = None if site.hidden else " ".join(x.strip() for x in reason[:3] if x.strip())
-    except Exception as exc:  # noqa: BLE001 - data that does not fit the test fails it
-        reason = f"{type(exc).__name__}: {exc}"[:300]
-    message = report.get("message")
-    if isinstance(message, str) and message:
-        return f"AssertionError: {message}"
-    if reason:
-        return f"AssertionError: {reason}"
-    return "AssertionError: a hidden test failed" if site.hidden else \
-        f"AssertionError: the test `{site.text}` failed"
-
-
-def judge(sites: tuple, texts: list) -> str | None:
-    """None when the cell's reports (raw record texts) pass, else the first reason why not."""
-    from nn_utils import wire
-    seen, done = {}, False
-    by_id = {s.site: s for s in sites}
-    for text in texts:
-        try:
-            report = wire.loads(text)
-        except Exception:  # noqa: BLE001 - forged or truncated
-            return "malformed test report"
-        site_id = report.get("expect") if isinstance(report, dict) else None
-        if site_id == DONE and isinstance(site_id, int):
-            done = True
-            continue
-        site = by_id.get(site_id) if isinstance(site_id, int) else None
-        if site is None or done:
-            return "unexpected test report"
-        seen[site.site] = seen.get(site.site, 0) + 1
-        reason = _check_site(site, report)
-        if reason:
-            return reason
-    if not done:
-        return "the test cell did not run to its end"
-    missing = [s for s in sites if s.required and seen.get(s.site, 0) < s.times]
-    if missing:
-        return "some of this cell's tests did not run"
-    return None
-
-
-def _evaluate(site: Site, report: dict):
-    """The value of ``site``'s expression from one report (numpy scalars restored)."""
-    values = [_untag(v) for v in report["values"]]
-    for raw, i in zip(report["values"], range(len(values))):
-        if isinstance(raw, dict) and raw.get("numpy") is True and "value" in values[i]:
-            values[i] = {"value": np.asarray(values[i]["value"])[()]}
-    return eval(compile(site.expression, "<test>", "eval"), _scope(values))  # noqa: S307
-
-
-def trailing_value(sites: tuple, texts: list):
-    """The value of the cell's last expression (a ``value`` site), or None when it has none.
-
-    Call only after :func:`judge` passed: the reports are then known to be well formed.
-    """
-    from nn_utils import wire
-    site = next((s for s in sites if s.kind == "value"), None)
-    if site is None:
-        return None
-    for text in reversed(texts):
-        report = wire.loads(text)
-        if isinstance(report, dict) and report.get("expect") == site.site:
-            try:
-                return _evaluate(site, report)
-            except Exception:  # noqa: BLE001 - judge() already failed such a cell
-                return None
-    return None
-
-
-def partial_points(value, max_points: float) -> float:
-    """nbgrader's points for a test cell whose last expression displayed ``value``.
-
-    As nbgrader's ``get_partial_grade``: the displayed text (``repr``, as IPython shows
-    numbers) read as a float between 0 and the points; anything else, a negative
-    number or nothing displayed gives full credit.  A number above the points (nbgrader
-    stops with an error) is capped at the points.
-    """
-    if value is None:
-        return float(max_points)
-    try:
-        grade = float(repr(value))
-    except (ValueError, TypeError, OverflowError):
-        return float(max_points)
-    if not grade >= 0.0:  # negative or nan
-        return float(max_points)
-    return min(grade, float(max_points))

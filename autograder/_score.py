@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 
 from ._assemble import ANY_SEED, MIME, TestCell
-from ._expect import is_expectation, judge, partial_points, trailing_value
+from ._expect_judge import is_expectation, judge, partial_points, trailing_value
 
 __all__ = ["score_cell", "expected_seed"]
 
