@@ -17,8 +17,9 @@ code in that kernel too.  So the verdict moves out of the kernel instead:
   tuples, lists, sets, dicts; other objects only as their ``repr``).  Constants,
   tolerances and reference values that the cell spells out never reach the kernel.
 * The grader decodes the values (no pickle) and evaluates the rest of the
-  expression with the real numpy and builtins (:mod:`autograder._expect_judge`).  An object whose ``__eq__`` always
-  says yes, a patched ``np.allclose`` or ``abs``: none of them crosses the boundary.
+  expression with the real numpy and builtins (:mod:`autograder._expect_judge`).
+  An object whose ``__eq__`` always says yes, a patched ``np.allclose`` or ``abs``:
+  none of them crosses the boundary.
 * A cell earns its points only if every assert that runs unconditionally (at the
   top level, in top-level ``for``/``with`` blocks, or likewise in a helper the cell
   defines and calls at its top level) reported at least once, every
@@ -59,7 +60,6 @@ _MODULES = {"np": np, "numpy": np, "math": math}
 _IDENTITY = (ast.Is, ast.IsNot)
 _KERNEL_ONLY = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp,
                 ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred)
-_DTYPE = re.compile(r"^[<>|=]?[a-z]+[0-9]*$")   # plain numeric dtype names only
 _HIDDEN = re.compile(r"^\s*###\s*(BEGIN|END) HIDDEN TESTS", re.M)
 _NOT_CODE = (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
              tokenize.ENDMARKER)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import base64
 import builtins
+import re
 
 import numpy as np
 
-from ._expect import _DTYPE, _MODULES, _SAFE_BUILTINS, DONE, Site
+from ._expect import _MODULES, _SAFE_BUILTINS, DONE, Site
 
 __all__ = ["is_expectation", "judge", "partial_points", "trailing_value"]
+
+_DTYPE = re.compile(r"^[<>|=]?[a-z]+[0-9]*$")   # plain numeric dtype names only
 
 
 def is_expectation(text) -> bool:
