@@ -202,6 +202,10 @@ def main(argv: list[str]) -> None:
         limits = json.loads(os.environ.pop(LIMITS_ENV, "{}"))
         os.setsid() if os.getsid(0) != os.getpid() else None
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        # no fork server to adopt them: a daemon the submission double-forks (its own
+        # session, parent gone) is re-parented to this kernel, so killing the kernel's
+        # tree at the end takes it too
+        _prctl(_PR_SET_CHILD_SUBREAPER, 1)
         boot_kernel(argv[2], limits)
     else:
         sys.exit("usage: python -m autograder._forkserver serve SOCKET [MODULE ...] | boot -f FILE")

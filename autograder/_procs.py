@@ -1,8 +1,10 @@
 """The process tree of a submission, read from /proc: who belongs to it, how big it is, killing it.
 
 A kernel leads its own session; everything it starts stays in that session or
-descends from it, unless it starts a session of its own -- the fork server reaps
-and kills those orphans (see :mod:`autograder._forkserver`).  Standard library only.
+descends from it, unless it starts a session of its own and loses its parent --
+such orphans are adopted by the fork server, which kills them, or (fresh kernels)
+by the kernel itself, a child subreaper (see :mod:`autograder._forkserver`).
+Standard library only.
 """
 from __future__ import annotations
 

@@ -314,3 +314,27 @@ def test_partial_credit_scores_as_nbgrader_autograde_does(tmp_path, monkeypatch)
         got = {s: {g: c.score for g, c in nbs["partial"].items()}
                for s, nbs in cell_scores(course, "partial").items()}
         assert got == expected, course.name
+
+
+def _daemons(marker: bytes = b"sleep\0" + b"3017\0") -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if fh.read() == marker:
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def test_fresh_kernels_leave_no_double_forked_daemon_behind(tmp_path):
+    """Without the fork server (--no-fork-server) the kernel itself adopts and kills orphans."""
+    course = make_course(tmp_path / "course", ["background_daemon__full_marks"])
+    try:
+        assert grade.main(course=course, assignment="tiny", fork=False, progress=False) == 0
+        assert read_record(course, "background_daemon__full_marks", "tiny")["score"] == 4
+        assert not _daemons()
+    finally:
+        for pid in _daemons():
+            os.kill(pid, signal.SIGKILL)
