@@ -201,8 +201,10 @@ def _summary(rows: list[dict], out=None) -> None:
     print(f"{'student':<{width}}  {'status':<11} {'score':>13}  {'time':>7}  detail", file=out)
     for r in sorted(rows, key=lambda r: r["student"]):
         score = f"{r['score']:g}/{r['max_score']:g}"
+        late = r.get("late_submission_penalty") or 0.0
+        detail = (f"late: -{late:g} points; " if late else "") + r["detail"]
         print(f"{r['student']:<{width}}  {r['status']:<11} {score:>13}  "
-              f"{r['duration_s']:6.1f}s  {r['detail'][:60]}", file=out)
+              f"{r['duration_s']:6.1f}s  {detail[:60]}", file=out)
 
 
 def add_arguments(parser) -> None:

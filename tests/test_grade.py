@@ -238,7 +238,7 @@ def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
     assert err.startswith("autograder: error: cannot reach the Dask scheduler") and err.count("\n") == 1
 
 
-def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatch):
+def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatch, capsys):
     """penalty_method 'zero' (nbgrader's plugin) zeroes a late submission, as nbgrader autograde does."""
     import sys
     from datetime import datetime
@@ -253,6 +253,8 @@ def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatc
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         gb.update_or_create_assignment("tiny", duedate=datetime(2026, 3, 1, 12, 0))
     assert grade.main(course=course, assignment="tiny", progress=False) == 0
+    summary = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "late: -4 points" in summary["late"] and "late" not in summary["full_marks"]
     rows = {r["student_id"]: r for r in csv.DictReader(open(course / "grades.csv"))}
     assert (rows["full_marks"]["raw_score"], rows["full_marks"]["late_submission_penalty"],
             rows["full_marks"]["score"]) == ("4.0", "0.0", "4.0")
