@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copytree(plain, fast)
         n = len(kinds) * args.copies
         print(f"{args.assignment}: {args.copies} copies x {len(kinds)} kinds = {n} submissions "
-              f"({', '.join(kinds)}); {os.cpu_count()} cores")
+              f"({', '.join(kinds)}); {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
         # the same generous per-cell limit for both, so neither scores a slow cell as a timeout
         limit_s = str(args.cell_timeout)
         t_nb, s_nb = _run(["nbgrader", "autograde", args.assignment,
