@@ -21,7 +21,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
-from ._report import Verdict
+from ._report import Verdict, unreadable
 
 __all__ = ["Check", "register", "get_check", "run_check", "judge_record",
            "grading_seed", "set_sink", "checks"]
@@ -88,10 +88,22 @@ def grading_seed(name: str, user_seed: int | None) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
+# What reading observations of the wrong shape raises; they come from student code,
+# so a judge that trips over them gives a failed verdict, not a crash of the grader.
+_UNREADABLE = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
+def _judge(check: Check, plan: dict, observed: dict) -> Verdict:
+    try:
+        return check.judge(plan, observed)
+    except _UNREADABLE as exc:
+        return unreadable(check.name, exc)
+
+
 def judge_record(name: str, seed: int, observed: dict) -> Verdict:
     """Rebuild the plan from ``seed`` and judge ``observed`` (trusted side)."""
     check = get_check(name)
-    return check.judge(check.plan(seed), observed)
+    return _judge(check, check.plan(seed), observed)
 
 
 def run_check(name: str, student, seed: int | None = None) -> None:
@@ -103,4 +115,4 @@ def run_check(name: str, student, seed: int | None = None) -> None:
     observed = check.probe(student, plan)
     if _sink is not None:
         _sink(name, actual, seed, observed)
-    check.judge(plan, observed).raise_or_print()
+    _judge(check, plan, observed).raise_or_print()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._report import failed, passed, unreadable
+from ._report import failed, passed
 
 __all__ = ["judge_trainer"]
 
@@ -160,12 +160,9 @@ def _judge_kept(plan, run, seen, per_epoch):
 
 def judge_trainer(plan: dict, observed: dict):
     """Decide a Trainer from its two recorded runs (pure; numpy only)."""
-    try:
-        for run in ("early", "full"):
-            problem = _judge_run(plan, run, observed[run])
-            if problem:
-                return problem
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return unreadable(_NAME, exc)
+    for run in ("early", "full"):
+        problem = _judge_run(plan, run, observed[run])
+        if problem:
+            return problem
     return passed(_NAME, f"shuffling, batches, steps, validation, early stop and the kept "
                          f"model are all right (seed {plan['seed']})")

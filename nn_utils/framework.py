@@ -21,7 +21,7 @@ import numpy as np
 from ._layer_judge import judge_layer
 from ._layer_probe import probe_layer
 from ._probe import as_array, call
-from ._report import failed, unreadable
+from ._report import failed
 from ._runner import Check, register
 from ._spec import SMOOTH, Arg, Fingerprint, LayerSpec, make_plan
 from .layers import register_layer
@@ -369,11 +369,7 @@ def _judge_setup(plan: dict, setups: list):
 
 
 def _dense_judge(plan: dict, observed: dict):
-    try:
-        problem = _judge_setup(plan, observed["setup"])
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return unreadable("dense", exc)
-    return problem or judge_layer(DENSE, plan, observed)
+    return _judge_setup(plan, observed["setup"]) or judge_layer(DENSE, plan, observed)
 
 
 register(Check("dense", plan=_dense_plan, probe=_dense_probe, judge=_dense_judge))

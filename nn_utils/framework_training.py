@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._probe import as_array, call
-from ._report import failed, passed, unreadable
+from ._report import failed, passed
 from ._runner import Check, register
 from ._training_fakes import StandInNet, StandInOptimizer, Journal
 from .engine import directional_from_values, directional_steps, directional_tolerance
@@ -87,13 +87,6 @@ _NET_ORDER = ("forward feeds each layer's output to the next layer, in order; ba
 
 def _network_judge(plan: dict, observed: dict):
     name = "neural_network"
-    try:
-        return _network_verdict(name, plan, observed)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return unreadable(name, exc)
-
-
-def _network_verdict(name, plan, observed):
     stage = observed.get("stage")
     if stage == "make":
         return failed(name, "building the network raised an error", where=observed["error"],
@@ -203,13 +196,6 @@ def _sgd_probe(sgd_class, plan: dict) -> dict:
 
 def _sgd_judge(plan: dict, observed: dict):
     name = "sgd"
-    try:
-        return _sgd_verdict(name, plan, observed)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return unreadable(name, exc)
-
-
-def _sgd_verdict(name, plan, observed):
     if "error" in observed:
         what = "SGD(lr=...)" if observed["stage"] == "constructor" else "step()"
         return failed(name, f"{what} raised an error", where=observed["error"],
