@@ -73,9 +73,9 @@ def _check_site(site: Site, report: dict) -> str | None:
     values = report.get("values")
     if not isinstance(values, list) or len(values) != site.leaves:
         return "malformed test report"
-    values = [_untag(v) for v in values]
+    leaves = [_untag(v) for v in values]
     try:
-        result = eval(compile(site.expression, "<test>", "eval"), _scope(values))  # noqa: S307
+        result = _evaluate(site, values, leaves)
         if site.kind in ("call", "value") or bool(result):
             return None
         reason = None
@@ -126,13 +126,17 @@ def judge(sites: tuple, texts: list) -> str | None:
     return None
 
 
-def _evaluate(site: Site, report: dict):
-    """The value of ``site``'s expression from one report (numpy scalars restored)."""
-    values = [_untag(v) for v in report["values"]]
-    for raw, i in zip(report["values"], range(len(values))):
-        if isinstance(raw, dict) and raw.get("numpy") is True and "value" in values[i]:
-            values[i] = {"value": np.asarray(values[i]["value"])[()]}
-    return eval(compile(site.expression, "<test>", "eval"), _scope(values))  # noqa: S307
+def _evaluate(site: Site, raw: list, leaves: list):
+    """The value of ``site``'s expression over the decoded ``leaves`` of a report's ``raw`` values.
+
+    For the cell's last expression, a leaf the kernel marked as a numpy scalar becomes
+    one again: nbgrader reads partial credit from how IPython displays the value.
+    """
+    if site.kind == "value":
+        leaves = [{"value": np.asarray(leaf["value"])[()]}
+                  if isinstance(r, dict) and r.get("numpy") is True and "value" in leaf else leaf
+                  for r, leaf in zip(raw, leaves)]
+    return eval(compile(site.expression, "<test>", "eval"), _scope(leaves))  # noqa: S307
 
 
 def trailing_value(sites: tuple, texts: list):
@@ -148,7 +152,7 @@ def trailing_value(sites: tuple, texts: list):
         report = wire.loads(text)
         if isinstance(report, dict) and report.get("expect") == site.site:
             try:
-                return _evaluate(site, report)
+                return _evaluate(site, report["values"], [_untag(v) for v in report["values"]])
             except Exception:  # noqa: BLE001 - judge() already failed such a cell
                 return None
     return None
