@@ -204,3 +204,13 @@ def test_a_numpy_scalar_score_gets_full_credit_as_under_nbgrader():
     # IPython displays np.float64(0.5), which nbgrader cannot read as a number
     assert _partial("half()\n", {"half": lambda: np.float64(0.5)})["points"] == 1.0
     assert _partial("half()\n", {"half": lambda: 0.5})["points"] == 0.5
+
+
+def test_a_report_that_cannot_be_decoded_fails_the_cell_without_stopping_the_grader():
+    from nn_utils import wire
+    forged = [{"output_type": "display_data", "metadata": {}, "data": {MIME: wire.dumps(report)}}
+              for report in ({"expect": 0, "values": [{"value": {"__bytes__": "!!not base64"}}],
+                              "message": None}, {"expect": -1, "values": [], "message": None})]
+    entry = score_cell(Cell("n", "t", 0, 1.0, expects=rewrite("assert f(1) == 1\n").sites),
+                       forged, "n", 1.0)
+    assert (entry["points"], entry["ok"]) == (0.0, False) and "Error" in entry["message"]
