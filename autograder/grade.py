@@ -27,7 +27,7 @@ from ._assemble import assemble, preamble_source
 from ._execute import kill_running
 from ._feedback import feedback_html
 from ._kernels import close_fork_servers, fork_server
-from ._runners import connect, run_dask, run_local
+from ._runners import connect, error_outcome, run_dask, run_local
 from ._sandbox import sandbox_status
 from ._score import score_cell
 from ._withhold import hidden_snippets, withhold
@@ -360,8 +360,12 @@ def _grade(course, assignment, todo, infos, store, workers, client, progress) ->
     try:
         for stream_part in (idle, stream):
             for student, outcome in stream_part:
-                result, executed = _score(student, assignment, outcome, payloads[student],
-                                          infos[student], store)
+                try:
+                    result, executed = _score(student, assignment, outcome, payloads[student],
+                                              infos[student], store)
+                except Exception as exc:  # noqa: BLE001 - one row with status 'error', regraded next run
+                    result, executed = _score(student, assignment, error_outcome(student, exc),
+                                              payloads[student], infos[student], store)
                 _write_feedback(course, student, assignment, result, executed, infos[student])
                 store.save(result, executed, infos[student]["timestamp"])
                 rows.append(result)

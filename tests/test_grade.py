@@ -340,3 +340,21 @@ def test_fresh_kernels_leave_no_double_forked_daemon_behind(tmp_path):
     finally:
         for pid in _daemons():
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_scoring_crash_is_one_error_row_and_the_batch_goes_on(tmp_path, monkeypatch):
+    course = make_course(tmp_path / "course", ["full_marks", "wrong_relu__relu_zero"])
+    real, calls = grade.score_cell, []
+
+    def flaky(test, outputs, *args):
+        calls.append(test.grade_id)
+        if len(calls) == 1 and outputs is not None:  # the first scored cell of the batch
+            raise RuntimeError("scoring blew up")
+        return real(test, outputs, *args)
+    monkeypatch.setattr(grade, "score_cell", flaky)
+    assert grade.main(course=course, assignment="tiny", workers=1, progress=False) == 0
+    records = {s: read_record(course, s, "tiny") for s in ("full_marks", "wrong_relu__relu_zero")}
+    broken = [s for s, r in records.items() if r["status"] == "error"]
+    assert len(broken) == 1 and "scoring blew up" in records[broken[0]]["detail"]
+    other = next(r for s, r in records.items() if s not in broken)
+    assert other["status"] == "ok" and other["score"] == EXPECTED[other["student"]][1]
