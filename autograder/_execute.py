@@ -168,14 +168,36 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
         if pid:
             kill_tree(pid)
             _track(km, False)
-        try:
-            await asyncio.wait_for(km.shutdown_kernel(now=True), 10)
-        except Exception:  # noqa: BLE001 - the kernel is already gone
-            pass
-        atexit.unregister(client._cleanup_kernel)  # left registered when a start fails
+        await _release(client, km)
     if verdict:
         return verdict["status"], verdict["detail"]
     return status, detail
+
+
+async def _release(client, km) -> None:
+    """Free all one kernel held: channel threads and sockets, ZMQ context, connection file.
+
+    nbclient leaves its kernel client running when it did not create the manager
+    (ours is passed in), and a kernel that failed to start is never shut down:
+    either way a heartbeat thread and a dozen descriptors would outlive the
+    submission, and a batch of hundreds would run out of them.
+    """
+    kc, client.kc = getattr(client, "kc", None), None
+    if kc is not None:
+        try:
+            kc.stop_channels()
+        except Exception:  # noqa: BLE001 - a channel that never started
+            pass
+    try:
+        await asyncio.wait_for(km.shutdown_kernel(now=True), 10)
+    except Exception:  # noqa: BLE001 - the kernel is already gone (or never started)
+        try:
+            await km.cleanup_resources()
+        except Exception:  # noqa: BLE001
+            pass
+    if not km.context.closed:
+        km.context.destroy(linger=0)
+    atexit.unregister(client._cleanup_kernel)  # left registered when a start fails
 
 
 def _outcome_status(nbs: list, status: str, detail: str) -> tuple[str, str]:
@@ -198,6 +220,9 @@ def execute_payload(payload: dict) -> dict:
     Returns ``{"key", "status", "detail", "duration_s", "notebooks": {name: executed notebook JSON text}}``.
     """
     start = time.monotonic()
+    if not payload["notebooks"]:  # nothing submitted that could run
+        return {"key": payload["key"], "status": "ok", "detail": "", "duration_s": 0.0,
+                "notebooks": {}}
     workdir = tempfile.mkdtemp(prefix="autograde-")
     executed, status, detail = {}, "ok", ""
     try:

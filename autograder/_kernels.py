@@ -49,8 +49,7 @@ class ForkServer:
         self.process = subprocess.Popen(
             [*_BOOT, "serve", self.path, *self.preload], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        ready, _, _ = select.select([self.process.stdout], [], [], start_timeout)
-        line = self.process.stdout.readline() if ready else ""
+        line = self.process.stdout.readline() if _readable(self.process.stdout, start_timeout) else ""
         if line.strip() != "ready":
             self.close()
             raise RuntimeError("the kernel fork server did not start")
@@ -99,20 +98,29 @@ class _ForkedKernel:
     def __init__(self, path: str, request: dict, timeout: float = 60.0):
         self.returncode: int | None = None
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self._sock.connect(path)
-        self._sock.sendall((json.dumps(request) + "\n").encode())
         self._buffer = b""
-        reply = self._read(timeout)
+        try:
+            self._sock.connect(path)
+            self._sock.sendall((json.dumps(request) + "\n").encode())
+            reply = self._read(timeout)
+        except OSError:
+            reply = None
         if reply is None or "pid" not in reply:
+            self.close()
             raise RuntimeError("the kernel fork server did not answer")
         self.pid = int(reply["pid"])
 
+    def close(self) -> None:
+        """Hang up on the server (which then kills the kernel if it still runs)."""
+        self._sock.close()
+
     def _read(self, timeout: float | None) -> dict | None:
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._sock.fileno() < 0:  # hung up: the server has killed the kernel
+            return {"exit": -signal.SIGKILL}
         while b"\n" not in self._buffer:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([self._sock], [], [], left)
-            if not ready:
+            if not _readable(self._sock, left):
                 return None
             data = self._sock.recv(4096)
             if not data:  # server gone: the kernel went with it
@@ -153,6 +161,13 @@ class _ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+def _readable(stream, timeout: float | None) -> bool:
+    """Whether ``stream`` has data within ``timeout`` s (poll: select() fails past fd 1023)."""
+    poller = select.poll()
+    poller.register(stream, select.POLLIN)
+    return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000))))
+
+
 class ForkServerProvisioner(LocalProvisioner):
     """Kernel provisioner whose kernels are forked from a pre-warmed server."""
 
@@ -167,6 +182,11 @@ class ForkServerProvisioner(LocalProvisioner):
         self.pid = self.pgid = self.process.pid  # the kernel leads its own session
         self.cwd = cwd
         return self.connection_info
+
+    async def cleanup(self, restart: bool = False) -> None:
+        if isinstance(self.process, _ForkedKernel):
+            self.process.close()
+        await super().cleanup(restart)
 
     async def wait(self) -> int | None:
         # LocalProvisioner polls every 0.1 s; a forked kernel's exit is one socket read away

@@ -1,19 +1,26 @@
 """Where submissions execute: local worker threads, or a Dask distributed cluster.
 
-Both runners take plain-data payloads and yield ``(key, outcome)`` as submissions
-finish, in completion order; scoring and writing stay with the caller.  A payload
-that raises inside a worker comes back as an outcome with status ``error``.
+Both runners read plain-data payloads from an iterator *as workers free up* (a
+window of a few per worker is in flight, so a class of thousands is never held
+in memory at once) and yield ``(payload, outcome)`` as submissions finish, in
+completion order; scoring and writing stay with the caller.  The iterator is
+asked again after every result, so a caller may queue a retry while it scores.
+A payload that raises inside a worker comes back as an outcome with status
+``error``.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
-from typing import Iterable, Iterator
+import itertools
+from typing import Iterator
 
 from . import UsageError
 from ._execute import execute_payload
 from ._kernels import fork_server
 
 __all__ = ["connect", "run_local", "run_dask", "error_outcome"]
+
+_IN_FLIGHT_PER_WORKER = 2  # one running, one ready: a worker never waits for the scorer
 
 
 def error_outcome(key: str, exc: BaseException) -> dict:
@@ -23,19 +30,40 @@ def error_outcome(key: str, exc: BaseException) -> dict:
     return {"key": key, "status": "error", "detail": detail, "duration_s": 0.0, "notebooks": {}}
 
 
-def run_local(payloads: Iterable[dict], workers: int) -> Iterator[tuple[str, dict]]:
-    """Execute payloads on ``workers`` threads (each drives its own kernel processes), in order."""
-    payloads = list(payloads)
-    if payloads and payloads[0].get("fork", True):  # start it here, not inside the first task
-        fork_server(tuple(payloads[0]["preload"]))
-    pool = cf.ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="grade")
-    futures = {pool.submit(execute_payload, p): p["key"] for p in payloads}
+def _take(payloads: Iterator[dict], count: int) -> list[dict]:
+    """Up to ``count`` payloads; asks again next time even after one ran dry."""
+    taken = []
+    for _ in range(count):
+        try:
+            taken.append(next(payloads))
+        except StopIteration:
+            break
+    return taken
+
+
+def run_local(payloads: Iterator[dict], workers: int) -> Iterator[tuple[dict, dict]]:
+    """Execute payloads on ``workers`` threads (each drives its own kernel processes)."""
+    workers = max(1, workers)
+    window = workers * _IN_FLIGHT_PER_WORKER
+    first = _take(payloads, 1)
+    if first and first[0].get("fork", True):  # start it here, not inside the first task
+        fork_server(tuple(first[0]["preload"]))
+    pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade")
+    pending = {pool.submit(execute_payload, p): p for p in first}
     try:
-        for future in cf.as_completed(futures):
-            try:
-                yield futures[future], future.result()
-            except Exception as exc:  # noqa: BLE001 - one failure never stops the batch
-                yield futures[future], error_outcome(futures[future], exc)
+        while True:
+            pending.update((pool.submit(execute_payload, p), p)
+                           for p in _take(payloads, window - len(pending)))
+            if not pending:
+                return
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                payload = pending.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - one failure never stops the batch
+                    outcome = error_outcome(payload["key"], exc)
+                yield payload, outcome
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -49,15 +77,33 @@ def connect(address: str, timeout: str = "10s"):
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
-def run_dask(payloads: Iterable[dict], client) -> Iterator[tuple[str, dict]]:
-    """Execute payloads as tasks on the cluster of ``client``."""
+def run_dask(payloads: Iterator[dict], client) -> Iterator[tuple[dict, dict]]:
+    """Execute payloads as tasks on the cluster of ``client``, a window per worker thread."""
     from distributed import as_completed
-    payloads = list(payloads)  # in the order to start them: earlier ones get a higher priority
-    futures = {client.submit(execute_payload, p, key=f"grade-{p['key']}-{p['nonce'][:8]}",
-                             pure=False, retries=1, priority=len(payloads) - i): p["key"]
-               for i, p in enumerate(payloads)}
-    for future in as_completed(futures):
+    threads = sum(client.nthreads().values()) or 1
+    window = max(8, threads * _IN_FLIGHT_PER_WORKER)
+    order = itertools.count()
+    pending: dict = {}
+
+    def submit(batch: list[dict]) -> list:
+        futures = []
+        for payload in batch:  # earlier payloads keep a higher priority
+            future = client.submit(execute_payload, payload, pure=False, retries=1,
+                                   key=f"grade-{payload['key']}-{payload['nonce'][:8]}-"
+                                       f"{payload.get('attempt', 0)}",
+                                   priority=-next(order))
+            pending[future] = payload
+            futures.append(future)
+        return futures
+
+    stream = as_completed(submit(_take(payloads, window)))
+    for future in stream:
+        payload = pending.pop(future)
         try:
-            yield futures[future], future.result()
+            outcome = future.result()
         except Exception as exc:  # noqa: BLE001 - a lost worker is one row, not a crash
-            yield futures[future], error_outcome(futures[future], exc)
+            outcome = error_outcome(payload["key"], exc)
+        future.release()  # the scheduler forgets the task and its result
+        yield payload, outcome
+        for new in submit(_take(payloads, window - len(pending))):
+            stream.add(new)

@@ -119,8 +119,36 @@ class Store:
             return False
         return True
 
+    def total_points(self) -> float:
+        """The assignment's points in all (the gradebook's)."""
+        return sum(self.max_points.values())
+
+    def note(self, student: str, message: str) -> None:
+        """One line in autograder.log about ``student`` that is not a result."""
+        self.log.write(f"{utc_now()} {self.assignment} {student} {message}\n")
+        self.log.flush()
+
     def save(self, result: dict, notebooks: dict, timestamp: str | None) -> None:
-        """Commit one submission's grades, then its notebooks and record, then log it."""
+        """Commit one submission's grades, then its notebooks and record, then log it.
+
+        A result with status ``error`` (the grader failed, not the student) leaves the
+        gradebook as it was: it has no score to give, and a zero would be published.
+        """
+        if result["status"] != "error":
+            self._grades(result, timestamp)
+        folder = self.course / "autograded" / result["student"] / self.assignment
+        for name, nb in notebooks.items():
+            _atomic_write(folder / f"{name}.ipynb", nbformat.writes(nb))
+        if timestamp:
+            _atomic_write(folder / "timestamp.txt", timestamp)
+        _atomic_write(folder / RECORD, json.dumps(result, indent=1))
+        detail = f"  {result['detail']}" if result["detail"] else ""
+        score = "-" if result["score"] is None else f"{result['score']:g}"
+        self.note(result["student"], f"{result['status']} {score}/{result['max_score']:g} "
+                  f"{result['duration_s']:.1f}s{detail}")
+
+    def _grades(self, result: dict, timestamp: str | None) -> None:
+        """The submission's rows in nbgrader's gradebook: scores, manual flags, late penalty."""
         from nbgrader.api import MissingEntry
         student = result["student"]
         self.gb.update_or_create_student(student)
@@ -139,17 +167,6 @@ class Store:
                 grade.needs_manual_grade = bool(test and test["message"] == "graded by hand")
         self.gb.db.commit()
         result["late_submission_penalty"] = self._late_penalties(submission, student)
-        folder = self.course / "autograded" / student / self.assignment
-        for name, nb in notebooks.items():
-            _atomic_write(folder / f"{name}.ipynb", nbformat.writes(nb))
-        if timestamp:
-            _atomic_write(folder / "timestamp.txt", timestamp)
-        _atomic_write(folder / RECORD, json.dumps(result, indent=1))
-        detail = f"  {result['detail']}" if result["detail"] else ""
-        self.log.write(f"{result['graded_at']} {self.assignment} {student} {result['status']} "
-                       f"{result['score']:g}/{result['max_score']:g} "
-                       f"{result['duration_s']:.1f}s{detail}\n")
-        self.log.flush()
 
     def _late_penalties(self, submission, student: str) -> float:
         """Each notebook's late penalty, as ``nbgrader autograde`` sets it; returns their sum.
@@ -187,14 +204,16 @@ class Store:
                 stamp, penalty = sub.timestamp, sub.late_submission_penalty or 0.0
             except MissingEntry:
                 who, stamp, penalty = None, None, 0.0
-            raw = float(record.get("score", 0.0))
+            failed = record.get("status") == "error"  # no score, never a zero
+            raw = "" if failed else float(record.get("score") or 0.0)
             rows.append({
                 "assignment": self.assignment, "duedate": assignment.duedate or "",
                 "timestamp": stamp or "", "student_id": student,
                 "last_name": getattr(who, "last_name", None) or "",
                 "first_name": getattr(who, "first_name", None) or "",
                 "email": getattr(who, "email", None) or "", "raw_score": raw,
-                "late_submission_penalty": penalty, "score": max(raw - penalty, 0.0),
+                "late_submission_penalty": "" if failed else penalty,
+                "score": "" if failed else max(raw - penalty, 0.0),
                 "max_score": float(record.get("max_score", assignment.max_score)),
                 "status": record.get("status", "missing")})
         path = self.course / "grades.csv"

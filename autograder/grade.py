@@ -9,6 +9,7 @@ matches its files is skipped, so an interrupted batch resumes where it stopped.
 """
 from __future__ import annotations
 
+import collections
 import copy
 import functools
 import inspect
@@ -38,6 +39,7 @@ __all__ = ["add_arguments", "longest_first", "main", "parse_size"]
 _TF_IMPORT = re.compile(r"^\s*(import|from)\s+tensorflow\b", re.M)
 _MAX_STUDENT_FILES = 64 * 1024 * 1024
 _DEFAULT_TIMEOUT = 60.0
+_RETRIES = 2  # more runs of a submission the grader itself failed, each in a fresh kernel
 # What every kernel imports while it starts (debugger included): the fork server
 # imports it once, so a forked kernel is ready sooner.  TensorFlow is added when the
 # source notebooks import it.
@@ -127,7 +129,7 @@ def _read_submission(folder: Path, name: str):
         return None, "malformed"
 
 
-def _prepare(course, assignment, student, sources, files, settings) -> tuple[dict, dict]:
+def _prepare(course, assignment, student, *, sources, files, settings) -> tuple[dict, dict]:
     """The payload to execute and what the scorer needs to know about it."""
     folder = course / "submitted" / student / assignment
     problems, notebooks, assembled = {}, {}, {}
@@ -173,9 +175,11 @@ def _score(student, assignment, outcome, payload, info, store) -> tuple[dict, di
         kind = "malformed" if "malformed" in info["problems"].values() else "missing"
         status = kind
         detail = "; ".join(f"{n}.ipynb is {p}" for n, p in sorted(info["problems"].items()))
+    max_score = sum(t["max_points"] for t in tests) if tests else store.total_points()
     result = {"student": student, "assignment": assignment, "status": status, "detail": detail,
-              "score": round(sum(t["points"] for t in tests), 6),
-              "max_score": round(sum(t["max_points"] for t in tests), 6),
+              # the grader failed, not the student: no score at all rather than a zero
+              "score": None if status == "error" else round(sum(t["points"] for t in tests), 6),
+              "max_score": round(max_score, 6),
               "duration_s": outcome["duration_s"], "submission_sha256": info["sha"],
               "graded_at": utc_now(), "tests": tests}
     return result, executed
@@ -195,16 +199,22 @@ def _write_feedback(course, student, assignment, result, executed, info) -> None
         os.replace(tmp, folder / f"{name}.html")
 
 
+_SUMMARY_ROWS = 60  # a larger class lists only its submissions that need a look
+
+
 def _summary(rows: list[dict], out=None) -> None:
     out = out or sys.stdout
-    width = max([7] + [len(r["student"]) for r in rows])
+    shown = [r for r in rows if len(rows) <= _SUMMARY_ROWS or r["status"] != "ok"]
+    width = max([7] + [len(r["student"]) for r in shown])
     print(f"{'student':<{width}}  {'status':<11} {'score':>13}  {'time':>7}  detail", file=out)
-    for r in sorted(rows, key=lambda r: r["student"]):
-        score = f"{r['score']:g}/{r['max_score']:g}"
+    for r in sorted(shown, key=lambda r: r["student"]):
+        score = f"{'-' if r['score'] is None else format(r['score'], 'g')}/{r['max_score']:g}"
         late = r.get("late_submission_penalty") or 0.0
         detail = (f"late: -{late:g} points; " if late else "") + r["detail"]
         print(f"{r['student']:<{width}}  {r['status']:<11} {score:>13}  "
               f"{r['duration_s']:6.1f}s  {detail[:60]}", file=out)
+    if len(shown) < len(rows):
+        print(f"... and {len(rows) - len(shown)} more with status ok (see grades.csv)", file=out)
 
 
 def add_arguments(parser) -> None:
@@ -270,18 +280,21 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
                   db_url=course_setting(course, "CourseDirectory", "db_url", None),
                   course_id=course_setting(course, "CourseDirectory", "course_id", "default_course"),
                   late=_late_penalties(course))
-    rows, todo, infos = [], [], {}
+    rows, todo, graded = [], [], []
     try:
         for student in wanted:
             sha = shas[student]
             if not force and sha and store.is_graded(student, sha):
                 rows.append(read_record(course, student, assignment))
                 continue
-            payload, infos[student] = _prepare(course, assignment, student, sources, files, settings)
-            todo.append(payload)
+            todo.append(student)
         todo = longest_first(todo, {s: (read_record(course, s, assignment) or {}).get("duration_s")
-                                    for s in infos})
-        rows += _grade(course, assignment, todo, infos, store, workers, client, progress)
+                                    for s in todo},
+                             {s: _code_size(submitted / s / assignment) for s in todo})
+        prepare = functools.partial(_prepare, course, assignment, sources=sources, files=files,
+                                    settings=settings)
+        graded = _grade(course, assignment, todo, prepare, store, workers, client, progress)
+        rows += graded
         csv_path = store.write_csv(sorted(set(found) | {r["student"] for r in rows}))
     finally:
         store.close()
@@ -290,26 +303,36 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
         kill_running()
         close_fork_servers()
     _summary(rows)
-    skipped = len(rows) - len(todo)
-    print(f"{len(todo)} graded, {skipped} already graded; grades in {csv_path}")
-    errors = sum(r["status"] == "error" for r in rows[skipped:])
-    return 1 if todo and errors == len(todo) else 0
+    print(f"{len(todo)} graded, {len(rows) - len(graded)} already graded; grades in {csv_path}")
+    errors = sum(r["status"] == "error" for r in graded)
+    if errors:
+        print(f"autograder: {errors} submission{'s' * (errors != 1)} could not be graded after "
+              f"{_RETRIES} retries (status 'error', no score; why: autograder.log); run the same "
+              "command again to grade only those", file=sys.stderr)
+        return 1
+    return 0
 
 
-def longest_first(payloads: list[dict], previous: dict) -> list[dict]:
-    """Payloads in the order to start them: the longest expected first.
+def longest_first(students: list[str], previous: dict, sizes: dict) -> list[str]:
+    """Students in the order to start grading them: the longest expected first.
 
     With a pool of workers the batch ends when its last submission does; starting
     the long ones first leaves the short ones (blanks, broken notebooks) to fill the
     end instead of one long run on an otherwise idle machine.  A submission graded
-    before is expected to take as long as it did then; one never graded comes
-    before those, ordered by how much code its notebooks hold (a blank holds little).
+    before is expected to take as long as it did then (``previous``: seconds); one
+    never graded comes before those, ordered by the bytes of its notebooks
+    (``sizes``: a blank holds little).
     """
-    def expected(payload):
-        seconds = previous.get(payload["key"])
-        size = sum(len(text) for text in payload["notebooks"].values())
-        return (seconds if isinstance(seconds, (int, float)) else float("inf"), size)
-    return sorted(payloads, key=expected, reverse=True)
+    def expected(student):
+        seconds = previous.get(student)
+        return (seconds if isinstance(seconds, (int, float)) else float("inf"),
+                sizes.get(student, 0))
+    return sorted(students, key=expected, reverse=True)
+
+
+def _code_size(folder: Path) -> int:
+    """Bytes of the notebooks in a submission folder (0 when there are none)."""
+    return sum(p.stat().st_size for p in folder.glob("*.ipynb") if p.is_file())
 
 
 def _late_penalties(course: Path):
@@ -343,37 +366,80 @@ def _warm_up(preload: tuple[str, ...]) -> None:
     threading.Thread(target=start, name="fork-server-start", daemon=True).start()
 
 
-def _grade(course, assignment, todo, infos, store, workers, client, progress) -> list[dict]:
+class _Feed:
+    """The payloads to run, built one at a time as workers free up; queued retries go first.
+
+    Only the submissions in flight are held in memory, so a class of thousands
+    costs what a few submissions cost.  The runners ask again after every
+    result, so a retry queued while scoring is picked up even after the
+    students ran out.
+    """
+
+    def __init__(self, students: list[str], prepare):
+        self._students, self._prepare = iter(students), prepare
+        self.retries: collections.deque = collections.deque()
+        self.infos: dict = {}      # student -> what the scorer needs, while in flight
+        self.failed: list = []     # (student, exception) whose payload could not be built
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        if self.retries:
+            return self.retries.popleft()
+        for student in self._students:
+            try:
+                payload, self.infos[student] = self._prepare(student)
+            except Exception as exc:  # noqa: BLE001 - one unreadable submission, not the batch
+                self.failed.append((student, exc))
+                continue
+            return payload
+        raise StopIteration
+
+
+def _grade(course, assignment, students, prepare, store, workers, client, progress) -> list[dict]:
     from tqdm import tqdm
-    runnable = [p for p in todo if p["notebooks"]]
-    if client is not None:
-        stream = run_dask(runnable, client)
-    else:
-        stream = run_local(runnable, workers)
-    idle = ((p["key"], {"key": p["key"], "status": "ok", "detail": "", "duration_s": 0.0,
-                        "notebooks": {}}) for p in todo if not p["notebooks"])
+    feed = _Feed(students, prepare)
+    stream = run_dask(feed, client) if client is not None else run_local(feed, workers)
     rows = []
-    payloads = {p["key"]: p for p in todo}
-    bar = tqdm(total=len(todo), disable=not progress or not todo, unit="submission",
+    bar = tqdm(total=len(students), disable=not progress or not students, unit="submission",
                file=sys.stderr, dynamic_ncols=True)
     started = time.monotonic()
     try:
-        for stream_part in (idle, stream):
-            for student, outcome in stream_part:
-                try:
-                    result, executed = _score(student, assignment, outcome, payloads[student],
-                                              infos[student], store)
-                except Exception as exc:  # noqa: BLE001 - one row with status 'error', regraded next run
-                    result, executed = _score(student, assignment, error_outcome(student, exc),
-                                              payloads[student], infos[student], store)
-                _write_feedback(course, student, assignment, result, executed, infos[student])
-                store.save(result, executed, infos[student]["timestamp"])
-                rows.append(result)
-                bar.set_postfix_str(f"{student}: {result['status']}", refresh=False)
-                bar.update(1)
+        for payload, outcome in stream:
+            student, attempt = payload["key"], payload.get("attempt", 0)
+            info = feed.infos[student]
+            try:
+                result, executed = _score(student, assignment, outcome, payload, info, store)
+            except Exception as exc:  # noqa: BLE001 - one row with status 'error', not a crash
+                result, executed = _score(student, assignment, error_outcome(student, exc),
+                                          payload, info, store)
+            if result["status"] == "error" and attempt < _RETRIES:
+                # the grader's fault, not the student's: again, in a kernel of its own
+                store.note(student, f"attempt {attempt + 1} failed ({result['detail']}); retrying")
+                feed.retries.append({**payload, "attempt": attempt + 1, "fork": False})
+                bar.set_postfix_str(f"{student}: retrying", refresh=False)
+                continue
+            del feed.infos[student]
+            rows.append(_finish(course, assignment, result, executed, info, store))
+            bar.set_postfix_str(f"{student}: {result['status']}", refresh=False)
+            bar.update(1)
+        for student, exc in feed.failed:
+            info = {"assembled": {}, "problems": {}, "sha": "", "timestamp": None}
+            result, _ = _score(student, assignment, error_outcome(student, exc), {}, info, store)
+            rows.append(_finish(course, assignment, result, {}, info, store))
+            bar.update(1)
     finally:
         bar.close()
-    if todo:
-        print(f"graded {len(todo)} submissions in {time.monotonic() - started:.1f} s",
+    if students:
+        print(f"graded {len(students)} submissions in {time.monotonic() - started:.1f} s",
               file=sys.stderr)
     return rows
+
+
+def _finish(course, assignment, result, executed, info, store) -> dict:
+    """Write one final result: feedback (not for an error: it scored nothing), gradebook, record."""
+    if result["status"] != "error":
+        _write_feedback(course, result["student"], assignment, result, executed, info)
+    store.save(result, executed, info["timestamp"])
+    return result

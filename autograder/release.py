@@ -43,7 +43,7 @@ def _verdict(records: dict[str, dict]) -> tuple[bool, str]:
         if record is None:
             parts.append(f"{label}: no result")
             continue
-        text = f"{label} {record.get('score', 0):g}/{record.get('max_score', 0):g}"
+        text = f"{label} {record.get('score') or 0:g}/{record.get('max_score') or 0:g}"
         if record.get("status") != "ok":
             text += f" [{record.get('status')}]"
         if problem:

@@ -342,7 +342,7 @@ def test_fresh_kernels_leave_no_double_forked_daemon_behind(tmp_path):
             os.kill(pid, signal.SIGKILL)
 
 
-def test_a_scoring_crash_is_one_error_row_and_the_batch_goes_on(tmp_path, monkeypatch):
+def test_a_scoring_crash_is_retried_and_the_batch_goes_on(tmp_path, monkeypatch):
     course = make_course(tmp_path / "course", ["full_marks", "wrong_relu__relu_zero"])
     real, calls = grade.score_cell, []
 
@@ -353,8 +353,42 @@ def test_a_scoring_crash_is_one_error_row_and_the_batch_goes_on(tmp_path, monkey
         return real(test, outputs, *args)
     monkeypatch.setattr(grade, "score_cell", flaky)
     assert grade.main(course=course, assignment="tiny", workers=1, progress=False) == 0
-    records = {s: read_record(course, s, "tiny") for s in ("full_marks", "wrong_relu__relu_zero")}
-    broken = [s for s, r in records.items() if r["status"] == "error"]
-    assert len(broken) == 1 and "scoring blew up" in records[broken[0]]["detail"]
-    other = next(r for s, r in records.items() if s not in broken)
-    assert other["status"] == "ok" and other["score"] == EXPECTED[other["student"]][1]
+    for student in ("full_marks", "wrong_relu__relu_zero"):
+        record = read_record(course, student, "tiny")
+        assert (record["status"], record["score"]) == ("ok", EXPECTED[student][1])
+    assert "retrying" in (course / "autograder.log").read_text()
+
+
+def test_a_submission_the_grader_cannot_grade_gets_no_score_and_a_failing_exit(
+        tmp_path, monkeypatch, capsys):
+    from autograder import _runners
+    course = make_course(tmp_path / "course", ["full_marks", "wrong_relu__relu_zero"])
+    real, attempts = _runners.execute_payload, []
+
+    def broken_for_one(payload):
+        if payload["key"] == "full_marks":
+            attempts.append(payload.get("fork"))
+            raise OSError("the grader's disk is full")
+        return real(payload)
+    monkeypatch.setattr(_runners, "execute_payload", broken_for_one)
+    assert grade.main(course=course, assignment="tiny", workers=2, progress=False) == 1
+    err = capsys.readouterr().err
+    assert "1 submission could not be graded" in err and "run the same command again" in err
+    assert attempts == [True, False, False]          # tried, then twice in a fresh kernel
+    record = read_record(course, "full_marks", "tiny")
+    assert (record["status"], record["score"]) == ("error", None)
+    assert "disk is full" in record["detail"]
+    with open(course / "grades.csv", newline="") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert (rows["full_marks"]["status"], rows["full_marks"]["score"]) == ("error", "")
+    assert rows["full_marks"]["raw_score"] == ""
+    assert (rows["wrong_relu__relu_zero"]["status"], rows["wrong_relu__relu_zero"]["score"]) == ("ok", "2.0")
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        with pytest.raises(MissingEntry):  # no zero in the gradebook either
+            gb.find_submission("tiny", "full_marks")
+    monkeypatch.setattr(_runners, "execute_payload", real)
+    assert grade.main(course=course, assignment="tiny", workers=2, progress=False) == 0
+    assert "1 graded, 1 already graded" in capsys.readouterr().out
+    record = read_record(course, "full_marks", "tiny")
+    assert (record["status"], record["score"]) == ("ok", 4)

@@ -152,12 +152,10 @@ def test_parse_size():
 
 
 def test_longest_submissions_start_first():
-    payload = lambda key, code: {"key": key, "notebooks": {"nb": code}}  # noqa: E731
-    todo = [payload("blank", "x"), payload("new", "x" * 50), payload("slow", "x"),
-            payload("quick", "x" * 90), payload("unknown", "x" * 10)]
+    sizes = {"blank": 1, "new": 50, "slow": 1, "quick": 90, "unknown": 10}
     previous = {"slow": 30.0, "quick": 2.5, "blank": None}
     # never graded first (most code first), then by the time the last run took
-    assert [p["key"] for p in longest_first(todo, previous)] == ["new", "unknown", "blank", "slow", "quick"]
+    assert longest_first(list(sizes), previous, sizes) == ["new", "unknown", "blank", "slow", "quick"]
 
 
 @pytest.mark.parametrize("argv, needle", [
