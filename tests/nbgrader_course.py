@@ -30,7 +30,8 @@ import nbformat
 
 __all__ = ["REPO", "SOURCE", "RELEASE", "CellScore", "GradeRun", "configured_assignments",
            "copy_course", "nbgrader", "generate_release", "submit", "autograde",
-           "cell_scores", "notebook_signature", "cell_output_text", "grade_solution_and_blank"]
+           "cell_scores", "notebook_signature", "cell_output_text", "grade_solution_and_blank",
+           "nbgrader_cell", "add_course"]
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "source"
@@ -59,6 +60,46 @@ class GradeRun:
     log: str
     seconds: float
     scores: dict = field(default_factory=dict)
+
+
+def nbgrader_cell(source: str, grade_id: str, points=None, solution: bool = False):
+    """A code cell with nbgrader metadata: a test cell when ``points`` is given."""
+    meta = {"grade_id": grade_id, "grade": points is not None, "solution": solution,
+            "locked": not solution, "schema_version": 3}
+    if points is not None:
+        meta["points"] = points
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta})
+
+
+ADD_BODIES = {  # what a student of add_course() may submit
+    "solution": "    return a + b\n",
+    "wrong": "    return a - b\n",
+    "crash": "    return a + b\nimport os\nos._exit(1)\n",
+    "endless": "    return a + b\nwhile True:\n    pass\n",
+}
+
+
+def add_course(root: Path, students: dict[str, str]) -> Path:
+    """A course whose one assignment ``add`` is a tiny notebook (no import, two 1-point tests).
+
+    ``students`` maps each student to a key of :data:`ADD_BODIES`.
+    """
+    def notebook(body: str):
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+            "name": "python3", "language": "python", "display_name": "Python 3"}})
+        nb.cells = [nbgrader_cell(f"def add(a, b):\n{body}", "add", solution=True),
+                    nbgrader_cell("assert add(1, 2) == 3\n", "test-add", points=1),
+                    nbgrader_cell("assert add(-1, 1) == 0\n", "test-add-negative", points=1)]
+        return nb
+    root = Path(root)
+    (root / "source" / "add").mkdir(parents=True)
+    solution = "    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION\n"
+    nbformat.write(notebook(solution), root / "source" / "add" / "add.ipynb")
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    for student, kind in students.items():
+        (root / "submitted" / student / "add").mkdir(parents=True)
+        nbformat.write(notebook(ADD_BODIES[kind]), root / "submitted" / student / "add" / "add.ipynb")
+    return root
 
 
 def configured_assignments(root: Path = REPO) -> list[str]:

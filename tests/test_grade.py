@@ -269,14 +269,7 @@ def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatc
 def _partial_credit_course(root: Path) -> Path:
     """A course whose test cells end in a score, nbgrader's partial-credit idiom."""
     import nbformat
-    from nbgrader_course import REPO
-
-    def cell(source, grade_id, points=None, solution=False):
-        meta = {"grade_id": grade_id, "grade": points is not None, "solution": solution,
-                "locked": not solution, "schema_version": 3}
-        if points is not None:
-            meta["points"] = points
-        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta})
+    from nbgrader_course import REPO, nbgrader_cell as cell
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
                                                            "display_name": "Python 3"}})
     nb.cells = [
