@@ -197,6 +197,7 @@ async def _release(client, km) -> None:
             pass
     if not km.context.closed:
         km.context.destroy(linger=0)
+    getattr(km, "remove_rundir", lambda: None)()  # the sandbox's socket directory
     atexit.unregister(client._cleanup_kernel)  # left registered when a start fails
 
 

@@ -131,7 +131,8 @@ def isolate(make_manager, server, limits: dict, workdir: str):
             "processes": limits.get("processes")}
     km = make_manager(server, {**limits, "sandbox": spec})
     km.transport, km.ip = "ipc", os.path.join(rundir, "k")
-    weakref.finalize(km, shutil.rmtree, rundir, True)
+    # called by the executor when the kernel is done; at the latest when km is collected
+    km.remove_rundir = weakref.finalize(km, shutil.rmtree, rundir, True)
     return km
 
 
