@@ -134,7 +134,8 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
 
 async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tuple[str, str]:
     server = fork_server(tuple(payload["preload"])) if payload.get("fork", True) else None
-    km = isolate(kernel_manager, server, payload.get("limits") or {}, workdir)
+    km = isolate(kernel_manager, server, payload.get("limits") or {}, workdir,
+                 required=payload.get("isolation", True))
     client = _BoundedClient(
         nb, km=km, timeout=payload["timeout"], startup_timeout=120, allow_errors=True,
         interrupt_on_timeout=True, record_timing=True, skip_cells_with_tag="",

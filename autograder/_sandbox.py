@@ -42,17 +42,24 @@ import sys
 import tempfile
 import weakref
 
-__all__ = ["UID_BASE", "enter", "isolate", "sandbox_status", "kernel_uid"]
+__all__ = ["UID_BASE", "enter", "isolate", "kernel_uid", "sandbox_mode", "sandbox_status",
+           "switched_off"]
 
 UID_BASE = 1_700_000_000            # far above any login or container user
 WORKDIR_SIZE = os.environ.get("AUTOGRADER_WORKDIR_SIZE", "1g")  # tmpfs cap of a working copy
 _CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
+_CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWIPC = 0x10000000, 0x20000000, 0x08000000
+_PR_CAPBSET_DROP, _CAP_VERSION_3 = 24, 0x20080522
+# flags a bind keeps from the mount it shows: a user namespace may not clear them
+_KEPT_FLAGS = (os.ST_RDONLY | os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC | os.ST_NOATIME
+               | os.ST_NODIRATIME | os.ST_RELATIME)
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/sys")
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _PACKAGES = ("nn_utils", "autograder")
+_REAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_reaper.py")
 _status: tuple[bool, str] | None = None
 
 
@@ -72,19 +79,44 @@ def _mount(source, target, fstype, flags, data=None) -> None:
                          enc(data)), f"mount {target}")
 
 
+def switched_off() -> bool:
+    """Whether ``AUTOGRADER_ISOLATION=off`` asks for no isolation (as ``--no-isolation``)."""
+    return os.environ.get("AUTOGRADER_ISOLATION", "").lower() in ("0", "off", "no", "false")
+
+
 def sandbox_status() -> tuple[bool, str]:
     """(True, "") when kernels will be isolated here, else (False, one line saying why)."""
     global _status
     if _status is None:
-        if os.environ.get("AUTOGRADER_ISOLATION", "").lower() in ("0", "off", "no", "false"):
+        if switched_off():
             _status = (False, "switched off by AUTOGRADER_ISOLATION")
         elif not sys.platform.startswith("linux"):
             _status = (False, "kernel isolation needs Linux namespaces")
-        elif os.geteuid() != 0:
-            _status = (False, "the grader is not running as root, so it cannot switch users")
         else:
             _status = _probe()
     return _status
+
+
+def sandbox_mode() -> str:
+    """How kernels are isolated here: ``"root"``, ``"user namespace"`` or ``"none"``."""
+    if not sandbox_status()[0]:
+        return "none"
+    return "root" if _privileged() else "user namespace"
+
+
+def _privileged() -> bool:
+    """Whether this process may mount, chown and switch users (root with its capabilities).
+
+    A root without capabilities (a container that drops them, ``setpriv``) is
+    treated as any other user: it isolates kernels with a user namespace.
+    """
+    needed = (1 << 0) | (1 << 6) | (1 << 7) | (1 << 21)  # CHOWN, SETGID, SETUID, SYS_ADMIN
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            held = next(int(line.split()[1], 16) for line in fh if line.startswith("CapEff"))
+    except (OSError, StopIteration, ValueError):
+        return os.geteuid() == 0
+    return os.geteuid() == 0 and held & needed == needed
 
 
 def _probe() -> tuple[bool, str]:
@@ -109,7 +141,11 @@ def _probe() -> tuple[bool, str]:
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(rundir, ignore_errors=True)
     if os.waitstatus_to_exitcode(status) != 0:
-        return False, "this machine does not allow the namespaces and mounts it needs"
+        if _privileged():
+            return False, "this machine does not allow the namespaces and mounts it needs"
+        return False, ("the grader is not root and this machine does not let it create user "
+                       "namespaces (see /proc/sys/user/max_user_namespaces, or the container's "
+                       "seccomp/AppArmor policy)")
     return True, ""
 
 
@@ -118,13 +154,19 @@ def kernel_uid(pid: int) -> int:
     return UID_BASE + pid % (1 << 20)
 
 
-def isolate(make_manager, server, limits: dict, workdir: str):
-    """``make_manager(server, limits)`` for a kernel in ``workdir``, isolated when possible.
+def isolate(make_manager, server, limits: dict, workdir: str, required: bool = True):
+    """``make_manager(server, limits)`` for a kernel in ``workdir``, isolated.
 
     Adds the sandbox spec to the limits and switches the kernel's transport to ZMQ
     ``ipc`` in a socket directory of its own, removed with the kernel manager.
+    Where no isolation is possible this raises, unless ``required`` is false (the
+    grader's ``--no-isolation``): a Dask worker decides for itself.
     """
-    if not sandbox_status()[0]:
+    isolated, why = sandbox_status()
+    if not isolated and required:
+        raise RuntimeError(f"this machine cannot isolate submissions ({why}); "
+                           "autograder grade --no-isolation runs them unisolated")
+    if not isolated:
         return make_manager(server, limits)
     rundir = tempfile.mkdtemp(prefix="agk-")   # short: Unix socket paths are limited
     spec = {"workdir": os.path.realpath(workdir), "rundir": rundir, "paths": _readable_paths(),
@@ -175,7 +217,8 @@ def _bind(root: str, path: str, writable: bool = False, device: bool = False) ->
         _mkdirs(os.path.dirname(target))
         open(target, "a").close()
     _mount(path, target, None, _MS_BIND | (0 if writable else _MS_REC))
-    flags = _MS_REMOUNT | _MS_BIND | _MS_NOSUID | (0 if device else _MS_NODEV)
+    flags = (_MS_REMOUNT | _MS_BIND | _MS_NOSUID | (0 if device else _MS_NODEV)
+             | os.statvfs(path).f_flag & _KEPT_FLAGS)  # ST_* and MS_* agree on Linux
     _mount(None, target, None, flags | (0 if writable else _MS_RDONLY))
 
 
@@ -224,39 +267,111 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
     _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=0755,size={WORKDIR_SIZE}")
     shutil.copytree(spec["workdir"], target, symlinks=True, dirs_exist_ok=True)
     _chown_tree(target, uid)
+    # the skeleton read-only: in a user namespace the kernel owns these tmpfs folders
+    _mount(None, root + "/dev", None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID, "mode=0755")
+    _mount(None, root, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID, "mode=0755")
 
 
 def enter(spec: dict | None, connection_file: str) -> str:
-    """Isolate this (freshly forked, still root) kernel process; return its connection file.
+    """Isolate this freshly forked kernel process; return its connection file.
 
-    ``spec`` is what :func:`isolation` put in the limits (None: do nothing).  Never
-    returns half-isolated: any failure raises, and the caller exits.
+    ``spec`` is what :func:`isolate` put in the limits (None: do nothing).  Never
+    returns half-isolated: any failure raises, and the caller exits.  As root the
+    kernel becomes a uid of its own; otherwise a user namespace gives it the same
+    view (see :func:`_enter_user_namespace`).
     """
     if not spec:
         return connection_file
     with open(connection_file, encoding="utf-8") as fh:
         connection = json.load(fh)
-    uid = kernel_uid(os.getpid())
+    as_root = _privileged()
+    uid = kernel_uid(os.getpid()) if as_root else 0
     private = os.path.join(spec["rundir"], "kernel.json")
     with open(private, "w", encoding="utf-8") as fh:
         json.dump(connection, fh)
-    _chown_tree(spec["rundir"], uid)   # before any mount: the walk stays in the socket dir
     root = os.path.join(spec["rundir"], ".root")
     _mkdirs(root)
-    os.chown(root, 0, 0)
-    _check(_libc().unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
+    if as_root:
+        _chown_tree(spec["rundir"], uid)   # before any mount: the walk stays in the socket dir
+        os.chown(root, 0, 0)
+        _check(_libc().unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
+    else:
+        _enter_user_namespace()
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)   # nothing we mount leaks to the host
     _build_root(spec, root, uid)
     os.chroot(root)
     os.chdir(spec["workdir"])
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-    if spec.get("processes"):  # per user: only this kernel's processes and threads count
+    if as_root:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    else:
+        _fork_and_reap()  # the init stays pid 1 and reaps; the kernel goes on as pid 2
+    # per user (and, in a user namespace, per namespace): this kernel's processes only
+    if spec.get("processes"):
         resource.setrlimit(resource.RLIMIT_NPROC, (spec["processes"], spec["processes"]))
+    if not as_root:
+        _drop_capabilities()
     libc = _libc()
     libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # a uid change clears it
-    if os.getuid() == 0 or os.geteuid() == 0:
+    if as_root and (os.getuid() == 0 or os.geteuid() == 0):
         raise OSError("could not drop root")
     return private
+
+
+def _enter_user_namespace() -> None:
+    """Without root: new user, mount, network, IPC and PID namespaces, as their pid 1.
+
+    The grader's uid is mapped to 0 inside, which holds every capability over the
+    new namespaces (and nothing outside them) until :func:`_drop_capabilities`.
+    A new PID namespace is what allows a private ``/proc``: the grader's processes
+    (and their ``/proc/<pid>/cwd``, the course directory) do not exist in it.  Its
+    first process is a child, so this process forks; it stays behind as the relay
+    of :mod:`autograder._reaper`, and the child goes on as the namespace's init.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    _check(_libc().unshare(_CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC
+                           | _CLONE_NEWPID), "unshare")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as fh:
+            fh.write(text)
+    _fork_and_reap()
+
+
+def _fork_and_reap() -> None:
+    """Fork; the parent becomes :mod:`autograder._reaper` for the child, which returns.
+
+    The reaper is a fresh interpreter (``exec``), so it holds none of the pages it
+    shares with the fork server, and no descriptor but /dev/null.
+    """
+    child = os.fork()
+    if child == 0:
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with its reaper
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.execv(sys.executable, [sys.executable, "-S", "-E", _REAPER, str(child)])
+    finally:
+        os._exit(1)  # exec failed: the kernel dies with this process (its pdeath signal)
+
+
+def _drop_capabilities() -> None:
+    """Give up every capability for good: in a user namespace the kernel runs as its uid 0.
+
+    The bounding set goes first, so a program it executes gains nothing either; no
+    capability means no mount, no chroot and no namespace tricks to undo the view.
+    """
+    libc = _libc()
+    for cap in range(64):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break  # EINVAL: past the last capability this kernel knows
+    header = (ctypes.c_uint32 * 2)(_CAP_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all empty
+    _check(libc.capset(header, data), "capset")
+    with open("/proc/self/status", encoding="ascii") as fh:
+        held = [line.split()[1] for line in fh if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
+    if any(int(mask, 16) for mask in held):
+        raise OSError("could not drop the namespace's capabilities")

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path
 
@@ -73,9 +74,36 @@ def _cells_text(nb) -> str:
     return "\n".join(streams) + "\n" + json.dumps([c.get("outputs", []) for c in nb.cells])
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("hostile")
+# root: a uid of its own per kernel; nobody: the grader is an ordinary user and
+# isolates kernels with user namespaces.  Both must give the same outcomes.
+GRADERS = ["root", "nobody"] if ISOLATED and os.geteuid() == 0 else ["as-is"]
+
+
+def _grade_as_nobody(course: Path) -> int:
+    """``autograder grade`` run by uid 65534 on a course that user owns (see ``unprivileged``)."""
+    import subprocess
+    import sys
+    from unprivileged import NOBODY, as_nobody
+    home = Path(tempfile.mkdtemp(prefix="nobody-home-"))
+    for path in [course.parent, home, *course.parent.rglob("*")]:
+        os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8"}
+    try:
+        done = subprocess.run(as_nobody([sys.executable, "-m", "autograder", "grade", "hostile",
+                                         "--workers", "2", "--timeout", "10",
+                                         "--submission-timeout", "20", "--processes",
+                                         str(PROCESS_CAP), "--no-progress"], home),
+                              cwd=course, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert "unisolated" not in done.stderr, done.stderr
+    return done.returncode
+
+
+@pytest.fixture(scope="module", params=GRADERS)
+def graded(request):
+    root = Path(tempfile.mkdtemp(prefix="hostile-"))   # not below pytest's root-only folder
+    request.addfinalizer(lambda: shutil.rmtree(root, ignore_errors=True))
     course = root / "course"
     shutil.copytree(FIXTURES / "course", course)
     listener = socket.socket()
@@ -96,8 +124,11 @@ def graded(tmp_path_factory):
         (folder / "course_path.txt").write_text(str(course))
         (folder / "port.txt").write_text(str(listener.getsockname()[1]))
     before = {p: p.stat().st_mtime for p in course.rglob("*") if p.is_file()}
-    status = grade.main(course=course, assignment="hostile", workers=2, timeout=10,
-                        submission_timeout=20, processes=PROCESS_CAP, progress=False)
+    if request.param == "nobody":
+        status = _grade_as_nobody(course)
+    else:
+        status = grade.main(course=course, assignment="hostile", workers=2, timeout=10,
+                            submission_timeout=20, processes=PROCESS_CAP, progress=False)
     try:
         accepted = listener.accept()
         accepted[0].close()

@@ -140,15 +140,28 @@ def test_entering_costs_little_next_to_a_kernel_start(spec):
     assert isolated < 0.5
 
 
-def test_without_root_kernels_run_unisolated_with_a_reason(monkeypatch):
-    monkeypatch.setattr(_sandbox, "_status", None)
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    ok, why = _sandbox.sandbox_status()
-    assert not ok and "not running as root" in why
+def test_where_kernels_cannot_be_isolated_isolate_refuses_unless_told(monkeypatch):
+    monkeypatch.setattr(_sandbox, "_status", (False, "no namespaces here"))
+    with pytest.raises(RuntimeError, match="no namespaces here.*--no-isolation"):
+        _sandbox.isolate(lambda server, limits: "km", None, {"memory": 1}, "/tmp")
     made = []
     km = _sandbox.isolate(lambda server, limits: made.append(limits) or "km", None,
-                          {"memory": 1}, "/tmp")
+                          {"memory": 1}, "/tmp", required=False)
     assert km == "km" and made == [{"memory": 1}]
+    assert _sandbox.sandbox_mode() == "none"
     monkeypatch.setattr(_sandbox, "_status", None)
     monkeypatch.setenv("AUTOGRADER_ISOLATION", "off")
+    assert _sandbox.switched_off()
     assert _sandbox.sandbox_status() == (False, "switched off by AUTOGRADER_ISOLATION")
+
+
+def test_a_root_without_capabilities_is_an_ordinary_user(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert _sandbox._privileged() == (os.geteuid() == 0 and _capabilities() != 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert not _sandbox._privileged()
+
+
+def _capabilities() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1], 16) for line in fh if line.startswith("CapEff"))
