@@ -38,7 +38,8 @@ class TestCell:
     index: int                       # position in the graded notebook (preamble excluded)
     max_points: float
     checks: tuple = ()               # ((check name, literal seed | None | ANY_SEED), ...)
-    manual: bool = False             # markdown answers need a human
+    manual: bool = False             # a person grades it: answers to write, tasks
+    task: bool = False               # a task cell (nbgrader leaves its grade alone)
     expects: tuple | None = None     # assert sites judged in the grader (see _expect)
     kernel_source: str | None = None  # what the kernel runs instead of the source
 
@@ -197,15 +198,15 @@ def assemble(name: str, source, submitted) -> Assembled:
         else:
             new = _clean(cell, _graded_source(cell), meta)
             shown[len(cells)] = release_view(cell)
-        if meta.get("grade") and gid:
-            judged = rewrite(cell.source) if cell.cell_type == "code" and not meta.get(
-                "solution") else None
+        if (meta.get("grade") or meta.get("task")) and gid:
+            # as nbgrader: only a code cell that is neither an answer nor a task is a test
+            auto = cell.cell_type == "code" and not meta.get("solution") and not meta.get("task")
+            judged = rewrite(cell.source) if auto else None  # markers mark hidden lines
             tests.append(TestCell(
                 notebook=name, grade_id=gid, index=len(cells),
                 max_points=float(meta.get("points") or 0.0),
-                checks=expected_checks(new.source) if cell.cell_type == "code"
-                and not meta.get("solution") else (),
-                manual=cell.cell_type != "code",
+                checks=expected_checks(new.source) if auto else (),
+                manual=not auto, task=bool(meta.get("task")),
                 expects=judged.sites if judged else None,
                 kernel_source=judged.kernel_source if judged else None))
         cells.append(new)

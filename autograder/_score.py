@@ -15,7 +15,7 @@ import os
 from ._assemble import ANY_SEED, MIME, TestCell
 from ._expect_judge import is_expectation, judge, partial_points, trailing_value
 
-__all__ = ["score_cell", "expected_seed"]
+__all__ = ["score_cell", "expected_seed", "unanswered"]
 
 _NONCE = "NN_UTILS_GRADING_NONCE"
 
@@ -82,7 +82,7 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
              "check": test.checks[0][0] if test.checks else None, "message": None, "bug": None,
              "manual": test.manual}
     if test.manual:
-        entry["message"] = "graded by hand"
+        entry.update(message="graded by hand", auto_score=None, needs_manual_grade=not test.task)
         return entry
     if outputs is None:
         entry["message"] = "this test did not run"
@@ -123,4 +123,10 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
                              message=f"partial credit: {points:g} of {max_points:g} points")
     if entry["ok"]:
         entry["points"] = points
+    entry.update(auto_score=entry["points"], needs_manual_grade=False)
     return entry
+
+
+def unanswered(entry: dict) -> dict:
+    """A written answer left as released: nbgrader scores it 0 and asks nobody to grade it."""
+    return {**entry, "message": "no answer given", "auto_score": 0.0, "needs_manual_grade": False}

@@ -17,10 +17,14 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 
-__all__ = ["Store", "submission_sha256", "read_record", "CSV_COLUMNS", "utc_now"]
+from . import UsageError
+
+__all__ = ["Store", "submission_sha256", "read_record", "open_gradebook", "write_grades",
+           "CSV_COLUMNS", "utc_now"]
 
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                "email", "raw_score", "late_submission_penalty", "score", "max_score", "status"]
@@ -67,23 +71,30 @@ def read_record(course: Path, student: str, assignment: str) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
+class _Saved(NamedTuple):
+    """A cell as ``generate_assignment`` saved it in the gradebook."""
+
+    source: str | None
+    checksum: str | None
+    cell_type: str
+
+
 class Store:
     """The one writer: gradebook rows, autograded notebooks, records, CSV and log."""
 
     def __init__(self, course: Path, assignment: str, sources: dict, db_url: str | None = None,
                  course_id: str = "default_course", late=None):
-        from nbgrader.api import Gradebook
-        bindir = os.path.dirname(sys.executable)  # nbgrader runs the `alembic` script from PATH
-        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
         self.course, self.assignment = course, assignment
-        warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy notes on its models
         self.db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
-        self.gb = Gradebook(self.db_url, course_id=course_id)
+        self.gb = open_gradebook(self.db_url, course_id)
         self._register(sources)
+        notebooks = self.gb.find_assignment(assignment).notebooks
         self.max_points = {(g.notebook.name, g.name): float(g.max_score or 0.0)
-                           for nb in self.gb.find_assignment(assignment).notebooks
-                           for g in nb.grade_cells}
+                           for nb in notebooks for g in nb.grade_cells}
+        # the cells as generate_assignment froze them (AUTOTEST instantiated), and the
+        # checksum of each as released: nbgrader's truth for what a student changed
+        self.source_cells = {(nb.name, c.name): _Saved(c.source, c.checksum, c.cell_type)
+                             for nb in notebooks for c in nb.source_cells}
         self.log = open(course / "autograder.log", "a", encoding="utf-8")
         self.late = late  # nbgrader's AssignLatePenalties, configured by the course (None: no penalty)
 
@@ -97,10 +108,18 @@ class Store:
                 continue
             except MissingEntry:
                 pass
-            from nbgrader.preprocessors import SaveCells  # slow import: only when needed
+            if any("AUTOTEST" in cell.source for cell in nb.cells):
+                raise UsageError(f"{name}.ipynb has AUTOTEST cells, which nbgrader turns into "
+                                 "tests when it releases the assignment: run `autograder "
+                                 f"release {self.assignment}` first")
+            # what generate_assignment saves: solutions cleared, checksums of the release
+            from nbgrader.preprocessors import (  # slow import: only when needed
+                ClearSolutions, ComputeChecksums, LockCells, SaveCells)
             resources = {"nbgrader": {"notebook": name, "assignment": self.assignment,
                                       "db_url": self.db_url}}
-            SaveCells().preprocess(copy.deepcopy(nb), resources)
+            nb = copy.deepcopy(nb)
+            for step in (LockCells, ClearSolutions, ComputeChecksums, SaveCells):
+                nb, resources = step().preprocess(nb, resources)
         self.gb.db.expire_all()
 
     def points(self, notebook: str, grade_id: str, default: float) -> float:
@@ -118,6 +137,31 @@ class Store:
         except MissingEntry:
             return False
         return True
+
+    def answered(self, notebook: str, cell) -> bool:
+        """Whether a written answer differs from what was released (nbgrader's checksum rule)."""
+        from nbgrader.utils import compute_checksum
+        source = self.source_cells.get((notebook, cell.metadata["nbgrader"]["grade_id"]))
+        return source is None or not source.checksum or compute_checksum(cell) != source.checksum
+
+    def graded_sources(self, sources: dict) -> dict:
+        """``sources`` with each test and locked cell as the gradebook keeps it.
+
+        ``nbgrader autograde`` grades those cells as ``generate_assignment`` saved
+        them -- with AUTOTEST directives already turned into tests -- not as
+        ``source/`` spells them; so does the grader.
+        """
+        out = {}
+        for name, nb in sources.items():
+            nb = copy.deepcopy(nb)
+            for cell in nb.cells:
+                meta = cell.get("metadata", {}).get("nbgrader") or {}
+                saved = self.source_cells.get((name, meta.get("grade_id")))
+                if saved is not None and not meta.get("solution") and saved.source is not None \
+                        and saved.cell_type == cell.cell_type:
+                    cell.source = saved.source
+            out[name] = nb
+        return out
 
     def total_points(self) -> float:
         """The assignment's points in all (the gradebook's)."""
@@ -163,8 +207,12 @@ class Store:
         for nb in submission.notebooks:
             for grade in nb.grades:
                 test = by_cell.get((nb.name, grade.name))
-                grade.auto_score = test["points"] if test else 0.0
-                grade.needs_manual_grade = bool(test and test["message"] == "graded by hand")
+                if test is None or test.get("needs_manual_grade", False) is None:
+                    continue  # a task, or a cell not in source/: nbgrader leaves it alone
+                grade.auto_score = test.get("auto_score", test["points"])
+                # nbgrader's rule: a person looks again at what a person graded before
+                grade.needs_manual_grade = (grade.manual_score is not None
+                                            or grade.auto_score is None)
         self.gb.db.commit()
         result["late_submission_penalty"] = self._late_penalties(submission, student)
 
@@ -192,44 +240,70 @@ class Store:
         return total
 
     def write_csv(self, students: list[str]) -> Path:
-        """grades.csv for ``students`` with nbgrader export's columns plus ``status``."""
-        from nbgrader.api import MissingEntry
-        assignment = self.gb.find_assignment(self.assignment)
-        rows = []
-        for student in sorted(students):
-            record = read_record(self.course, student, self.assignment) or {}
-            try:
-                who = self.gb.find_student(student)
-                sub = self.gb.find_submission(self.assignment, student)
-                stamp, penalty = sub.timestamp, sub.late_submission_penalty or 0.0
-            except MissingEntry:
-                who, stamp, penalty = None, None, 0.0
-            failed = record.get("status") == "error"  # no score, never a zero
-            raw = "" if failed else float(record.get("score") or 0.0)
-            rows.append({
-                "assignment": self.assignment, "duedate": assignment.duedate or "",
-                "timestamp": stamp or "", "student_id": student,
-                "last_name": getattr(who, "last_name", None) or "",
-                "first_name": getattr(who, "first_name", None) or "",
-                "email": getattr(who, "email", None) or "", "raw_score": raw,
-                "late_submission_penalty": "" if failed else penalty,
-                "score": "" if failed else max(raw - penalty, 0.0),
-                "max_score": float(record.get("max_score", assignment.max_score)),
-                "status": record.get("status", "missing")})
-        path = self.course / "grades.csv"
-        # one file for the whole course, as nbgrader export writes: keep other assignments' rows
-        rows = _other_assignments(path, self.assignment) + rows
-        tmp = path.with_name(".grades.csv.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, path)
-        return path
+        """grades.csv for every student of the gradebook and ``students`` (see :func:`write_grades`)."""
+        return write_grades(self.gb, self.course, self.assignment, students)
 
     def close(self) -> None:
         self.log.close()
         self.gb.close()
+
+
+def open_gradebook(db_url: str, course_id: str):
+    """nbgrader's ``Gradebook`` at ``db_url`` (created, and migrated, when new)."""
+    from nbgrader.api import Gradebook
+    bindir = os.path.dirname(sys.executable)  # nbgrader runs the `alembic` script from PATH
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy notes on its models
+    return Gradebook(db_url, course_id=course_id)
+
+
+def write_grades(gb, course: Path, assignment: str, students=()) -> Path:
+    """Write ``assignment``'s rows of ``course/grades.csv`` from nbgrader's gradebook.
+
+    nbgrader export's columns and values (manual grades and late penalties
+    included, one row per student of the gradebook, 0 for a student who submitted
+    nothing) plus ``status``: the grader's (``ok``, ``timeout``, ...), ``missing``
+    when nothing was submitted, ``graded`` for a submission graded by another tool.
+    An ``error`` row (the grader failed) has empty scores, never a zero.  Rows of
+    other assignments are kept, as in nbgrader export's one file per course.
+    """
+    from nbgrader.api import MissingEntry
+    found = gb.find_assignment(assignment)
+    rows = []
+    for student in sorted(set(students) | {s.id for s in gb.students}):
+        record = read_record(course, student, assignment) or {}
+        try:
+            who = gb.find_student(student)
+        except MissingEntry:
+            who = None
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            sub = None
+        failed = record.get("status") == "error"
+        raw = float(sub.score) if sub is not None else 0.0
+        penalty = float(sub.late_submission_penalty or 0.0) if sub is not None else 0.0
+        status = record.get("status") or ("graded" if sub is not None else "missing")
+        rows.append({
+            "assignment": assignment, "duedate": found.duedate or "",
+            "timestamp": (sub.timestamp if sub is not None else None) or "",
+            "student_id": student, "last_name": getattr(who, "last_name", None) or "",
+            "first_name": getattr(who, "first_name", None) or "",
+            "email": getattr(who, "email", None) or "",
+            "raw_score": "" if failed else raw,
+            "late_submission_penalty": "" if failed else penalty,
+            "score": "" if failed else max(raw - penalty, 0.0),
+            "max_score": float(found.max_score), "status": status})
+    path = course / "grades.csv"
+    rows = _other_assignments(path, assignment) + rows
+    tmp = path.with_name(".grades.csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+    return path
 
 
 def _other_assignments(path: Path, assignment: str) -> list[dict]:

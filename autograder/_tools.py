@@ -1,6 +1,7 @@
 """Course-directory helpers shared by the release, collect, report and demo commands."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -91,7 +92,10 @@ def generate(root: Path, assignment: str) -> str | None:
     if (root / "nbgrader_config.py").is_file():
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
-    result = NbGraderAPI(config=config).generate_assignment(assignment, force=True, create=True)
+    # nbgrader reads some course files relative to the working directory (autotests.yml)
+    with contextlib.chdir(root):
+        result = NbGraderAPI(config=config).generate_assignment(assignment, force=True,
+                                                                create=True)
     if result.get("success"):
         return None
     text = f"{result.get('log') or ''}\n{result.get('error') or ''}"

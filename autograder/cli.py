@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "release": ("autograder.release", "generate the student notebooks and check they grade right"),
     "collect": ("autograder.collect", "file an LMS download of submissions into submitted/"),
     "report": ("autograder.report", "write a class report (HTML and PNG charts)"),
+    "export": ("autograder.export", "write grades.csv again from the gradebook (manual grades included)"),
     "demo": ("autograder.demo", "build, grade and report a demo class"),
 }
 

@@ -81,8 +81,14 @@ def build_class(course: Path, dest: Path, assignments: list[str], students: int 
     or exactly ``kinds``.  Returns the roster as (student, assignment, kind) rows.
     """
     _fresh(dest, course)
-    if (course / "nbgrader_config.py").is_file():
-        shutil.copy2(course / "nbgrader_config.py", dest / "nbgrader_config.py")
+    # the course files nbgrader reads beside the assignments: config, AUTOTEST templates,
+    # and files at the top of source/ (a header or footer notebook)
+    for path in [course / "nbgrader_config.py", course / "autotests.yml",
+                 *sorted((course / "source").glob("*"))]:
+        if path.is_file():
+            target = dest / path.relative_to(course)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
     rows = []
     for assignment in assignments:
         shutil.copytree(course / "source" / assignment, dest / "source" / assignment,

@@ -30,7 +30,7 @@ from ._feedback import feedback_html
 from ._kernels import close_fork_servers, fork_server
 from ._runners import connect, error_outcome, run_dask, run_local
 from ._sandbox import sandbox_status, switched_off
-from ._score import score_cell
+from ._score import score_cell, unanswered
 from ._withhold import hidden_snippets, withhold
 from ._store import Store, read_record, submission_sha256, utc_now
 
@@ -167,9 +167,12 @@ def _score(student, assignment, outcome, payload, info, store) -> tuple[dict, di
             ran = cell is not None and cell.get("execution_count") is not None
             if cell is not None:  # the teacher reads the test as written, not as the kernel ran it
                 cell.source = asm.notebook.cells[test.index].source
-            tests.append(score_cell(test, cell.get("outputs", []) if ran else None,
-                                    payload["nonce"],
-                                    store.points(name, test.grade_id, test.max_points)))
+            entry = score_cell(test, cell.get("outputs", []) if ran else None, payload["nonce"],
+                               store.points(name, test.grade_id, test.max_points))
+            if test.manual and not test.task and not store.answered(
+                    name, asm.notebook.cells[test.index]):
+                entry = unanswered(entry)
+            tests.append(entry)
     status, detail = outcome["status"], outcome["detail"]
     if info["problems"] and status in ("ok", "missing"):
         kind = "malformed" if "malformed" in info["problems"].values() else "missing"
@@ -293,6 +296,7 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
                   db_url=course_setting(course, "CourseDirectory", "db_url", None),
                   course_id=course_setting(course, "CourseDirectory", "course_id", "default_course"),
                   late=_late_penalties(course))
+    sources = store.graded_sources(sources)  # test cells as generate_assignment froze them
     if unisolated:
         store.note("-", "this batch runs unisolated: student code has the grader's rights")
     rows, todo, graded = [], [], []
