@@ -22,6 +22,7 @@ from typing import NamedTuple
 import nbformat
 
 from . import UsageError
+from ._course import folder
 
 __all__ = ["Store", "submission_sha256", "read_record", "open_gradebook", "write_grades",
            "CSV_COLUMNS", "utc_now"]
@@ -62,7 +63,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def read_record(course: Path, student: str, assignment: str) -> dict | None:
     """The result record of one submission, or None when it is missing or unreadable."""
-    path = course / "autograded" / student / assignment / RECORD
+    path = folder(course, "autograded", student, assignment) / RECORD
     try:
         with open(path, encoding="utf-8") as fh:
             record = json.load(fh)
@@ -180,12 +181,12 @@ class Store:
         """
         if result["status"] != "error":
             self._grades(result, timestamp)
-        folder = self.course / "autograded" / result["student"] / self.assignment
+        out = folder(self.course, "autograded", result["student"], self.assignment)
         for name, nb in notebooks.items():
-            _atomic_write(folder / f"{name}.ipynb", nbformat.writes(nb))
+            _atomic_write(out / f"{name}.ipynb", nbformat.writes(nb))
         if timestamp:
-            _atomic_write(folder / "timestamp.txt", timestamp)
-        _atomic_write(folder / RECORD, json.dumps(result, indent=1))
+            _atomic_write(out / "timestamp.txt", timestamp)
+        _atomic_write(out / RECORD, json.dumps(result, indent=1))
         detail = f"  {result['detail']}" if result["detail"] else ""
         score = "-" if result["score"] is None else f"{result['score']:g}"
         self.note(result["student"], f"{result['status']} {score}/{result['max_score']:g} "

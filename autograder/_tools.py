@@ -11,10 +11,7 @@ from pathlib import Path
 from . import UsageError
 
 __all__ = ["ToolError", "error_line", "course_root", "assignments_in", "generate",
-           "notebook_names", "read_records", "RESULT_NAME"]
-
-#: The per-submission result record the grader writes (see the grader contract).
-RESULT_NAME = ".result.json"
+           "notebook_names", "read_records"]
 
 
 class ToolError(UsageError):
@@ -61,15 +58,14 @@ def notebook_names(root: Path, assignment: str) -> list[str]:
 
 
 def read_records(root: Path, assignment: str) -> list[dict]:
-    """Every readable result record of ``assignment`` under ``autograded/``, by student."""
+    """Every readable result record of ``assignment`` in the autograded folders, by student."""
+    from ._course import students
+    from ._store import read_record
     records = []
-    for path in sorted((root / "autograded").glob(f"*/{assignment}/{RESULT_NAME}")):
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # a half-written or foreign file is not a result
-        if isinstance(record, dict):
-            record.setdefault("student", path.parent.parent.name)
+    for student in students(root, "autograded", assignment):
+        record = read_record(root, student, assignment)
+        if record is not None:  # a half-written or foreign file is not a result
+            record.setdefault("student", student)
             records.append(record)
     return records
 
@@ -85,12 +81,9 @@ def generate(root: Path, assignment: str) -> str | None:
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     from nbgrader.apps import NbGraderAPI
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
 
-    config = Config()
-    if (root / "nbgrader_config.py").is_file():
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    from ._course import course_config
+    config = course_config(root).copy()
     config.CourseDirectory.root = str(root)
     # nbgrader reads some course files relative to the working directory (autotests.yml)
     with contextlib.chdir(root):

@@ -10,6 +10,7 @@ matches its files is skipped, so an interrupted batch resumes where it stopped.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import functools
 import inspect
@@ -25,6 +26,7 @@ import nbformat
 
 from . import UsageError
 from ._assemble import assemble, preamble_source
+from ._course import course_config, course_setting, folder, ignored, students as submitters
 from ._execute import kill_running
 from ._feedback import feedback_html
 from ._kernels import close_fork_servers, fork_server
@@ -59,18 +61,26 @@ def parse_size(text) -> int | None:
     return int(float(match[1]) * 1024 ** "_kmgt".index((match[2] or "_").lower()))
 
 
+def _kept(course: Path, base: Path, path: Path) -> bool:
+    """Whether nbgrader would copy ``path`` (no part of it matches CourseDirectory.ignore)."""
+    return not any(ignored(course, part) for part in path.relative_to(base).parts)
+
+
 def _sources(course: Path, assignment: str) -> tuple[dict, dict]:
-    folder = course / "source" / assignment
-    if not folder.is_dir():
-        raise UsageError(f"no such assignment: {folder} does not exist")
+    base = folder(course, "source", ".", assignment)
+    if not base.is_dir():
+        raise UsageError(f"no such assignment: {base} does not exist")
     notebooks, files = {}, {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).as_posix()
-        if not path.is_file() or ".ipynb_checkpoints" in rel:
+    for path in sorted(base.rglob("*")):
+        rel = path.relative_to(base).as_posix()
+        if not path.is_file() or ".ipynb_checkpoints" in rel or not _kept(course, base, path):
             continue
         if path.suffix == ".ipynb" and "/" not in rel:
             try:
-                notebooks[path.stem] = nbformat.read(path, as_version=4)
+                notebooks[path.stem] = _with_header_footer(
+                    course, nbformat.read(path, as_version=4))
+            except UsageError:
+                raise
             except Exception as exc:  # noqa: BLE001
                 raise UsageError(f"cannot read the source notebook {path}: {exc}") from None
         else:
@@ -80,20 +90,19 @@ def _sources(course: Path, assignment: str) -> tuple[dict, dict]:
     return notebooks, files
 
 
-@functools.lru_cache(maxsize=8)
-def _course_config(course: Path):
-    from traitlets.config.loader import Config, PyFileConfigLoader
-    if not (course / "nbgrader_config.py").is_file():
-        return Config()
-    try:
-        return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    except Exception as exc:  # noqa: BLE001 - a broken config is the teacher's to fix
-        raise UsageError(f"cannot read {course / 'nbgrader_config.py'}: {exc}") from None
-
-
-def course_setting(course: Path, section: str, key: str, default):
-    """A value from the course's nbgrader_config.py (e.g. Execute.timeout), else ``default``."""
-    return _course_config(Path(course)).get(section, {}).get(key, default)
+def _with_header_footer(course: Path, nb):
+    """The notebook with the course's IncludeHeaderFooter cells, as students received it."""
+    header = course_setting(course, "IncludeHeaderFooter", "header", "")
+    footer = course_setting(course, "IncludeHeaderFooter", "footer", "")
+    if not header and not footer:
+        return nb
+    from nbgrader.preprocessors import IncludeHeaderFooter
+    with contextlib.chdir(course):  # nbgrader reads the two notebooks relative to the root
+        try:
+            nb, _ = IncludeHeaderFooter(config=course_config(course)).preprocess(nb, {})
+        except OSError as exc:
+            raise UsageError(f"cannot read the header or footer notebook: {exc}") from None
+    return nb
 
 
 def _inside(folder: Path, path: Path) -> bool:
@@ -101,12 +110,12 @@ def _inside(folder: Path, path: Path) -> bool:
     return os.path.realpath(path).startswith(os.path.realpath(folder) + os.sep)
 
 
-def _student_files(folder: Path) -> dict:
+def _student_files(course: Path, folder: Path) -> dict:
     files, total = {}, 0
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
         rel = path.relative_to(folder).as_posix()
         if (path.is_file() and path.suffix != ".ipynb" and ".ipynb_checkpoints" not in rel
-                and _inside(folder, path)):
+                and _inside(folder, path) and _kept(course, folder, path)):
             total += path.stat().st_size
             if total <= _MAX_STUDENT_FILES:
                 files[rel] = path.read_bytes()
@@ -131,10 +140,10 @@ def _read_submission(folder: Path, name: str):
 
 def _prepare(course, assignment, student, *, sources, files, settings) -> tuple[dict, dict]:
     """The payload to execute and what the scorer needs to know about it."""
-    folder = course / "submitted" / student / assignment
+    where = folder(course, "submitted", student, assignment)
     problems, notebooks, assembled = {}, {}, {}
     for name, source in sources.items():
-        submitted, problem = _read_submission(folder, name)
+        submitted, problem = _read_submission(where, name)
         if problem:
             problems[name] = problem
         assembled[name] = asm = assemble(name, source, submitted)
@@ -144,11 +153,11 @@ def _prepare(course, assignment, student, *, sources, files, settings) -> tuple[
                 nb.cells[test.index].source = test.kernel_source or nb.cells[test.index].source
             nb.cells.insert(0, nbformat.v4.new_code_cell(preamble_source()))
             notebooks[name] = nbformat.writes(nb)
-    stamp = folder / "timestamp.txt"
+    stamp = where / "timestamp.txt"
     payload = {"key": student, "notebooks": notebooks, "nonce": secrets.token_hex(16),
-               "files": {**_student_files(folder), **files}, **settings}
+               "files": {**_student_files(course, where), **files}, **settings}
     info = {"assembled": assembled, "problems": problems,
-            "sha": submission_sha256(folder) if folder.is_dir() else "",
+            "sha": submission_sha256(where) if where.is_dir() else "",
             "timestamp": stamp.read_text().strip() if stamp.is_file() else None}
     return payload, info
 
@@ -189,17 +198,17 @@ def _score(student, assignment, outcome, payload, info, store) -> tuple[dict, di
 
 
 def _write_feedback(course, student, assignment, result, executed, info) -> None:
-    folder = course / "feedback" / student / assignment
-    folder.mkdir(parents=True, exist_ok=True)
+    out = folder(course, "feedback", student, assignment)
+    out.mkdir(parents=True, exist_ok=True)
     for name, asm in info["assembled"].items():  # unreadable notebooks get a page too
         nb = executed.get(name, {"cells": []})
         by_index = {t.index: e for t, e in zip(asm.tests, (
             e for e in result["tests"] if e["notebook"] == name))}
         nb, by_index = withhold(nb, by_index, hidden_snippets(asm))  # no hidden test quoted
         html = feedback_html(student, assignment, name, nb, by_index, asm.shown, result)
-        tmp = folder / f".{name}.html.tmp"
+        tmp = out / f".{name}.html.tmp"
         tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, folder / f"{name}.html")
+        os.replace(tmp, out / f"{name}.html")
 
 
 _SUMMARY_ROWS = 60  # a larger class lists only its submissions that need a look
@@ -271,8 +280,7 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     if unisolated:
         print("autograder: warning: submissions run unisolated, with the grader's rights "
               f"({why or 'asked for'})", file=sys.stderr)
-    submitted = course / "submitted"
-    found = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}") if p.is_dir())
+    found = submitters(course, "submitted", assignment)
     wanted = sorted(set(students)) if students else found
     preload = list(_KERNEL_MODULES)
     if any(_TF_IMPORT.search(c.source) for nb in sources.values() for c in nb.cells):
@@ -284,11 +292,12 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     settings = {"isolation": isolation, "timeout": float(timeout),
                 "threads": None if scheduler else max(1, (os.cpu_count() or 1) // workers),
                 "submission_timeout": float(submission_timeout),
+                "startup_timeout": float(course_setting(course, "Execute", "startup_timeout", 120)),
                 "fork": bool(fork), "preload": preload,
                 "limits": {"memory": parse_size(memory), "processes": processes, "core": 0}}
     client = connect(scheduler) if scheduler else None
-    shas = {s: submission_sha256(submitted / s / assignment)
-            if (submitted / s / assignment).is_dir() else "" for s in wanted}
+    where = {s: folder(course, "submitted", s, assignment) for s in wanted}
+    shas = {s: submission_sha256(where[s]) if where[s].is_dir() else "" for s in wanted}
     if fork and not scheduler and any(
             sha and (force or not _recorded(course, s, assignment, sha)) for s, sha in shas.items()):
         _warm_up(tuple(preload))
@@ -309,7 +318,7 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
             todo.append(student)
         todo = longest_first(todo, {s: (read_record(course, s, assignment) or {}).get("duration_s")
                                     for s in todo},
-                             {s: _code_size(submitted / s / assignment) for s in todo})
+                             {s: _code_size(where[s]) for s in todo})
         prepare = functools.partial(_prepare, course, assignment, sources=sources, files=files,
                                     settings=settings)
         graded = _grade(course, assignment, todo, prepare, store, workers, client, progress)
@@ -360,7 +369,7 @@ def _late_penalties(course: Path):
     """nbgrader's late-penalty preprocessor with the course's configuration (its plugin ready)."""
     from nbgrader.preprocessors import AssignLatePenalties
     try:
-        late = AssignLatePenalties(config=_course_config(course))
+        late = AssignLatePenalties(config=course_config(course))
         late.init_plugin()
     except Exception as exc:  # noqa: BLE001 - a bad plugin_class is the teacher's to fix
         raise UsageError(f"cannot set up the late-submission plugin of nbgrader_config.py: "

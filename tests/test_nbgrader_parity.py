@@ -115,8 +115,8 @@ def _both(tmp_path: Path, build) -> tuple[Path, Path, list[str]]:
     theirs, ours = tmp_path / "nbgrader", tmp_path / "autograder"
     assignments = build(theirs)
     shutil.copytree(theirs, ours)
-    for path in (theirs, ours):
-        _config(path)
+    config = ours / "nbgrader_config.py"  # the copy is a course of its own
+    config.write_text(config.read_text().replace(repr(str(theirs)), repr(str(ours))))
     for assignment in assignments:
         nbgrader(theirs, "autograde", assignment, "--force")  # exits 1 for the crash: expected
         done = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment,
@@ -192,3 +192,54 @@ def test_release_succeeds_on_the_user_guide_as_generate_assignment_does(tmp_path
     assert "release ps1: ok" in done.stdout and "release ps1_autotest: ok" in done.stdout
     released = (course / "release" / "ps1_autotest" / "problem1.ipynb").read_text()
     assert "AUTOTEST" not in released
+
+
+def _settings_course(course: Path) -> list[str]:
+    """A course that moves nbgrader's folders, ignores files and adds a header notebook."""
+    from nbgrader_course import nbgrader_cell
+    (course / "source" / "hf").mkdir(parents=True)
+    header = nbformat.v4.new_notebook()
+    header.cells = [nbformat.v4.new_code_cell("EXPECTED = 3  # from the course's header")]
+    nbformat.write(header, course / "source" / "header.ipynb")
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "language": "python", "display_name": "Python 3"}})
+    nb.cells = [
+        nbgrader_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n"
+                      "    ### END SOLUTION\n", "add", solution=True),
+        nbgrader_cell("assert add(1, 2) == EXPECTED\n", "test-header", points=1),
+        nbgrader_cell("import os\nassert not os.path.exists('notes.secret')\n", "test-ignore",
+                      points=1)]
+    nbformat.write(nb, course / "source" / "hf" / "hf.ipynb")
+    _config(course)
+    with open(course / "nbgrader_config.py", "a") as fh:
+        fh.write("c.CourseDirectory.submitted_directory = 'handins'\n"
+                 "c.CourseDirectory.autograded_directory = 'graded'\n"
+                 "c.CourseDirectory.feedback_directory = 'fb'\n"
+                 "c.CourseDirectory.ignore = ['.ipynb_checkpoints', '*.secret']\n"
+                 "c.IncludeHeaderFooter.header = 'source/header.ipynb'\n"
+                 "c.Execute.timeout = 30\n")
+    _released(course, "hf")
+    for student, body in (("right", "    return a + b\n"), ("wrong", "    return a * b\n")):
+        folder = course / "handins" / student / "hf"
+        folder.mkdir(parents=True)
+        released = nbformat.read(course / "release" / "hf" / "hf.ipynb", as_version=4)
+        for cell in released.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "add":
+                cell.source = f"def add(a, b):\n{body}"
+        nbformat.write(released, folder / "hf.ipynb")
+        (folder / "notes.secret").write_text("not for the grader")
+    return ["hf"]
+
+
+def _grades_at(course: Path, assignment: str) -> dict:
+    return {k: v[:2] for k, v in _grades(course, assignment).items()}
+
+
+def test_course_folders_ignore_and_header_are_read_from_nbgrader_config(tmp_path):
+    theirs, ours, _ = _both(tmp_path, _settings_course)
+    assert _grades_at(ours, "hf") == _grades_at(theirs, "hf")
+    assert _grades_at(ours, "hf")[("right", "hf", "test-header")] == (1.0, False)
+    assert _grades_at(ours, "hf")[("right", "hf", "test-ignore")] == (1.0, False)
+    assert (ours / "graded" / "right" / "hf" / "hf.ipynb").is_file()
+    assert (ours / "fb" / "wrong" / "hf" / "hf.html").is_file()
+    assert not (ours / "submitted").exists() and not (ours / "autograded").exists()
