@@ -243,3 +243,15 @@ def test_course_folders_ignore_and_header_are_read_from_nbgrader_config(tmp_path
     assert (ours / "graded" / "right" / "hf" / "hf.ipynb").is_file()
     assert (ours / "fb" / "wrong" / "hf" / "hf.html").is_file()
     assert not (ours / "submitted").exists() and not (ours / "autograded").exists()
+
+
+def test_autotest_cells_are_never_graded_from_their_raw_directives(tmp_path):
+    """Without a release (no gradebook yet) the grader says what to run, in one line."""
+    from autograder import UsageError, grade
+    course = tmp_path / "course"
+    shutil.copytree(GUIDE / "source" / "ps1_autotest", course / "source" / "ps1_autotest")
+    _config(course)
+    (course / "submitted" / "s1").mkdir(parents=True)
+    shutil.copytree(GUIDE / "source" / "ps1_autotest", course / "submitted" / "s1" / "ps1_autotest")
+    with pytest.raises(UsageError, match="AUTOTEST.*autograder release ps1_autotest"):
+        grade.main(course=course, assignment="ps1_autotest", progress=False)
