@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import UsageError
 
-__all__ = ["ToolError", "error_line", "course_root", "assignments_in", "generate",
+__all__ = ["ToolError", "error_line", "choose", "course_root", "assignments_in", "generate",
            "notebook_names", "read_records"]
 
 
@@ -44,6 +44,16 @@ def assignments_in(root: Path, folder: str = "source") -> list[str]:
     return sorted(p.name for p in base.iterdir()
                   if p.is_dir() and not p.name.startswith(".")
                   and any(p.glob("*.ipynb")))
+
+
+def choose(wanted, available: list[str], where: str) -> list[str]:
+    """``wanted`` assignments (all ``available`` when none), each checked to be there."""
+    chosen = list(wanted or available)
+    unknown = sorted(set(chosen) - set(available))
+    if unknown or not chosen:
+        raise ToolError(f"no assignment {', '.join(unknown) or 'at all'} {where} "
+                        f"(found: {', '.join(available) or 'none'})")
+    return chosen
 
 
 def notebook_names(root: Path, assignment: str) -> list[str]:

@@ -29,6 +29,7 @@ def main(*, course=".", assignments=None, format="csv") -> int:  # noqa: A002 - 
     """Write ``grades.csv`` rows of ``assignments`` from the course's gradebook; 0 on success."""
     from .grade import course_setting
     from ._store import open_gradebook, write_grades
+    from ._tools import choose
     course = Path(course).resolve()
     if not course.is_dir():
         raise UsageError(f"no such course directory: {course}")
@@ -39,12 +40,7 @@ def main(*, course=".", assignments=None, format="csv") -> int:  # noqa: A002 - 
     gb = open_gradebook(db_url, course_setting(course, "CourseDirectory", "course_id",
                                                "default_course"))
     try:
-        known = sorted(a.name for a in gb.assignments)
-        chosen = list(assignments or known)
-        unknown = sorted(set(chosen) - set(known))
-        if unknown or not chosen:
-            raise UsageError(f"no assignment {', '.join(unknown) or 'at all'} in the gradebook "
-                             f"(it has: {', '.join(known) or 'none'})")
+        chosen = choose(assignments, sorted(a.name for a in gb.assignments), "in the gradebook")
         for assignment in chosen:
             path = write_grades(gb, course, assignment)
         print(f"exported {', '.join(chosen)} to {path}")

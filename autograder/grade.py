@@ -17,6 +17,7 @@ import inspect
 import os
 import re
 import secrets
+import shutil
 import sys
 import threading
 import time
@@ -200,6 +201,11 @@ def _score(student, assignment, outcome, payload, info, store) -> tuple[dict, di
 def _write_feedback(course, student, assignment, result, executed, info) -> None:
     out = folder(course, "feedback", student, assignment)
     out.mkdir(parents=True, exist_ok=True)
+    # what `nbgrader release_feedback` reads beside the pages to file them for the student
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        given = folder(course, "submitted", student, assignment) / name
+        if given.is_file() and _inside(given.parent, given):
+            shutil.copyfile(given, out / name)
     for name, asm in info["assembled"].items():  # unreadable notebooks get a page too
         nb = executed.get(name, {"cells": []})
         by_index = {t.index: e for t, e in zip(asm.tests, (

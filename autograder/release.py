@@ -17,7 +17,8 @@ from pathlib import Path
 
 from . import demo
 from ._students import BuildError
-from ._tools import ToolError, assignments_in, course_root, error_line, generate, read_records
+from ._tools import (ToolError, assignments_in, choose, course_root, error_line, generate,
+                     read_records)
 
 __all__ = ["add_arguments", "main"]
 
@@ -68,12 +69,7 @@ def main(*, course: str = ".", assignments: list[str] | None = None,
     """Release and validate ``assignments``; 0 when every one passed."""
     try:
         root = course_root(course)
-        available = assignments_in(root)
-        chosen = list(assignments or available)
-        unknown = sorted(set(chosen) - set(available))
-        if unknown or not chosen:
-            raise ToolError(f"no assignment {', '.join(unknown) or 'at all'} "
-                            f"in {root / 'source'} (found: {', '.join(available) or 'none'})")
+        chosen = choose(assignments, assignments_in(root), f"in {root / 'source'}")
     except ToolError as exc:
         return error_line(exc)
     failures = 0

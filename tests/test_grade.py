@@ -18,6 +18,7 @@ import pytest
 from autograder import grade
 from autograder._procs import process_table
 from autograder._store import CSV_COLUMNS, read_record
+from pages import text_of
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -146,11 +147,11 @@ def test_outputs_csv_log_feedback(graded):
         s: (st, float(sc)) for s, (st, sc) in EXPECTED.items()}
     log = (course / "autograder.log").read_text().splitlines()
     assert sorted(line.split()[2] for line in log) == sorted(EXPECTED)
-    html = (course / "feedback" / "wrong_relu__relu_zero" / "tiny" / "tiny.html").read_text()
+    html = text_of((course / "feedback" / "wrong_relu__relu_zero" / "tiny" / "tiny.html").read_text())
     assert "relu: forward output is wrong" in html
     assert "seed=7" not in html and "square(-2)" not in html    # hidden tests stay hidden
     broken = (course / "feedback" / "malformed_json__malformed" / "tiny" / "tiny.html").read_text()
-    assert "tiny.ipynb is malformed" in broken
+    assert "tiny.ipynb is malformed" in text_of(broken)
     autograded = (course / "autograded" / "full_marks" / "tiny" / "tiny.ipynb").read_text()
     assert "seed=7" in autograded                                # the teacher sees them
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -14,6 +15,8 @@ from autograder._feedback import feedback_html
 from autograder._score import expected_seed, score_cell
 from autograder.grade import longest_first, parse_size
 from expect_support import reports
+from nbgrader_course import REPO
+from pages import text_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCE = nbformat.read(FIXTURES / "course" / "source" / "tiny" / "tiny.ipynb", as_version=4)
@@ -140,10 +143,37 @@ def test_feedback_shows_messages_not_hidden_tests():
                 "ok": False, "check": None, "message": "AssertionError: why", "bug": None}
                for t in asm.tests]
     result = {"status": "ok", "detail": "", "tests": entries}
-    html = feedback_html("s1", "tiny", "tiny", asm.notebook,
-                         {t.index: e for t, e in zip(asm.tests, entries)}, asm.shown, result)
+    html = text_of(feedback_html("s1", "tiny", "tiny", asm.notebook,
+                                 {t.index: e for t, e in zip(asm.tests, entries)}, asm.shown,
+                                 result))
     assert "square(-2)" not in html and "seed=7" not in html
     assert "AssertionError: why" in html and "assert square(3) == 9" in html
+
+
+@pytest.mark.parametrize("assignment", ["backprop_numpy", "numpy_framework"])
+def test_feedback_is_rendered_like_a_notebook_and_withholds_hidden_tests(assignment):
+    from autograder._withhold import hidden_snippets, withhold
+    folder = REPO / "source" / assignment
+    name = next(folder.glob("*.ipynb")).stem
+    source = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+    released = nbformat.read(REPO / "release" / assignment / f"{name}.ipynb", as_version=4)
+    asm = assemble(name, source, released)
+    entries = [{"grade_id": t.grade_id, "notebook": name, "points": 0.0, "ok": False,
+                "max_points": t.max_points, "check": None, "message": "AssertionError: why",
+                "bug": None, "manual": t.manual, "auto_score": 0.0} for t in asm.tests]
+    nb, by_index = withhold(asm.notebook, {t.index: e for t, e in zip(asm.tests, entries)},
+                            hidden_snippets(asm))
+    page = feedback_html("s1", assignment, name, nb, by_index, asm.shown,
+                         {"status": "ok", "detail": "", "tests": entries})
+    assert "<h1" in page and "<strong>" in page                # markdown, rendered
+    assert '<span class="k">' in page                          # code, highlighted
+    assert "ag-banner ag-fail" in page                         # a verdict per test cell
+    if assignment == "numpy_framework":
+        assert "<math" in page                                 # LaTeX, typeset
+    assert not re.search(r"<script|(src|href)=[\"']?https?:", page)  # nothing from a CDN
+    text = text_of(page)
+    hidden = hidden_snippets(asm)
+    assert hidden and not [line for line in hidden if line in text]
 
 
 def test_parse_size():
