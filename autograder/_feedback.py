@@ -101,12 +101,13 @@ def _safe_outputs(outputs: list) -> list:
 
 
 def _banner(entry: dict) -> dict:
+    message = entry.get("message") or ""
     if entry.get("auto_score") is None and entry.get("manual"):
         kind, score = "ag-manual", f"graded by hand, out of {entry['max_points']:g}"
+        message = ""  # the banner says it all
     else:
         kind = "ag-pass" if entry["ok"] else "ag-fail"
         score = f"{entry['points']:g} / {entry['max_points']:g}"
-    message = entry.get("message") or ""
     text = (f"<div class='ag-banner {kind}'><span class='ag-score'>"
             f"{html.escape(entry['grade_id'])}: {html.escape(score)}</span>"
             + (f"<div class='ag-message'>{html.escape(message)}</div>" if message else "")

@@ -24,8 +24,8 @@ import nbformat
 from . import UsageError
 from ._course import folder
 
-__all__ = ["Store", "submission_sha256", "read_record", "open_gradebook", "write_grades",
-           "CSV_COLUMNS", "utc_now"]
+__all__ = ["Store", "Standing", "submission_sha256", "read_record", "open_gradebook",
+           "standings", "write_grades", "CSV_COLUMNS", "utc_now"]
 
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                "email", "raw_score", "late_submission_penalty", "score", "max_score", "status"]
@@ -259,19 +259,28 @@ def open_gradebook(db_url: str, course_id: str):
     return Gradebook(db_url, course_id=course_id)
 
 
-def write_grades(gb, course: Path, assignment: str, students=()) -> Path:
-    """Write ``assignment``'s rows of ``course/grades.csv`` from nbgrader's gradebook.
+class Standing(NamedTuple):
+    """One student's result on one assignment, as the gradebook has it (see :func:`standings`)."""
 
-    nbgrader export's columns and values (manual grades and late penalties
-    included, one row per student of the gradebook, 0 for a student who submitted
-    nothing) plus ``status``: the grader's (``ok``, ``timeout``, ...), ``missing``
-    when nothing was submitted, ``graded`` for a submission graded by another tool.
-    An ``error`` row (the grader failed) has empty scores, never a zero.  Rows of
-    other assignments are kept, as in nbgrader export's one file per course.
+    student: str
+    who: object          # nbgrader's Student, or None
+    submission: object   # nbgrader's SubmittedAssignment, or None: nothing submitted
+    record: dict         # the grader's result record ({} when there is none)
+    raw: float | None    # nbgrader's score (manual grades included); None: the grader failed
+    penalty: float | None
+    score: float | None  # raw less the late penalty, never below 0
+    status: str
+
+
+def standings(gb, course: Path, assignment: str, students=()) -> list[Standing]:
+    """Every student of the gradebook (and ``students``) on ``assignment``, by id.
+
+    nbgrader export's values: 0 for a student who submitted nothing (status
+    ``missing``); ``graded`` for a submission graded by another tool; no score at
+    all when the grader failed (status ``error``), never a zero.
     """
     from nbgrader.api import MissingEntry
-    found = gb.find_assignment(assignment)
-    rows = []
+    out = []
     for student in sorted(set(students) | {s.id for s in gb.students}):
         record = read_record(course, student, assignment) or {}
         try:
@@ -282,20 +291,37 @@ def write_grades(gb, course: Path, assignment: str, students=()) -> Path:
             sub = gb.find_submission(assignment, student)
         except MissingEntry:
             sub = None
-        failed = record.get("status") == "error"
         raw = float(sub.score) if sub is not None else 0.0
         penalty = float(sub.late_submission_penalty or 0.0) if sub is not None else 0.0
         status = record.get("status") or ("graded" if sub is not None else "missing")
-        rows.append({
-            "assignment": assignment, "duedate": found.duedate or "",
-            "timestamp": (sub.timestamp if sub is not None else None) or "",
-            "student_id": student, "last_name": getattr(who, "last_name", None) or "",
-            "first_name": getattr(who, "first_name", None) or "",
-            "email": getattr(who, "email", None) or "",
-            "raw_score": "" if failed else raw,
-            "late_submission_penalty": "" if failed else penalty,
-            "score": "" if failed else max(raw - penalty, 0.0),
-            "max_score": float(found.max_score), "status": status})
+        if status == "error":
+            raw = penalty = None
+        out.append(Standing(student, who, sub, record, raw, penalty,
+                            None if raw is None else max(raw - penalty, 0.0), status))
+    return out
+
+
+def _blank(value):
+    return "" if value is None else value
+
+
+def write_grades(gb, course: Path, assignment: str, students=()) -> Path:
+    """Write ``assignment``'s rows of ``course/grades.csv`` from nbgrader's gradebook.
+
+    nbgrader export's columns and values (manual grades and late penalties
+    included, one row per student of the gradebook) plus ``status`` (see
+    :func:`standings`).  Rows of other assignments are kept, as in nbgrader
+    export's one file per course.
+    """
+    found = gb.find_assignment(assignment)
+    rows = [{"assignment": assignment, "duedate": found.duedate or "",
+             "timestamp": (s.submission.timestamp if s.submission is not None else None) or "",
+             "student_id": s.student, "last_name": getattr(s.who, "last_name", None) or "",
+             "first_name": getattr(s.who, "first_name", None) or "",
+             "email": getattr(s.who, "email", None) or "", "raw_score": _blank(s.raw),
+             "late_submission_penalty": _blank(s.penalty), "score": _blank(s.score),
+             "max_score": float(found.max_score), "status": s.status}
+            for s in standings(gb, course, assignment, students)]
     path = course / "grades.csv"
     rows = _other_assignments(path, assignment) + rows
     tmp = path.with_name(".grades.csv.tmp")

@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from . import _students
+from ._course import folder
 from ._tools import (ToolError, assignments_in, course_root, error_line, generate,
                      notebook_names, read_records)
 
@@ -30,6 +31,10 @@ __all__ = ["DEMO_ASSIGNMENTS", "expected_outcome", "roster", "build_class",
 #: 512-wide network for 1000 epochs (~25 s of CPU per submission), so a
 #: section of the class submits it and the demo stays within minutes.
 DEMO_ASSIGNMENTS = {"backprop_numpy": 30, "gradient_tape": 10}
+#: The demo's per-cell limit: its slowest solution cell (gradient_tape's graded
+#: training, 5-6 s on one core) several times over, so a busy machine passes it,
+#: while its infinite loops are cut off after this long, not the course's 180 s.
+DEMO_CELL_TIMEOUT = 30.0
 _MARK = ".autograder-demo"  # only a folder carrying this mark is ever deleted
 _STATUS = {"malformed": "malformed", "infinite_loop": "timeout",
            "kernel_crash": "kernel-died", "missing": "missing"}
@@ -131,6 +136,19 @@ def _outcomes(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:
     return lines
 
 
+def _feedback_pages(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:
+    """One line per (assignment, kind): the feedback page of its first student."""
+    seen, lines = set(), []
+    for student, assignment, kind in rows:
+        if (assignment, kind) in seen:
+            continue
+        seen.add((assignment, kind))
+        pages = sorted(folder(dest, "feedback", student, assignment).glob("*.html"))
+        lines.append(f"  {assignment:<16} {kind:<36} "
+                     + (str(pages[0]) if pages else "(no page: nothing was graded)"))
+    return lines
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``autograder demo``."""
     parser.add_argument("--dir", dest="directory", metavar="DIR", default="demo-class",
@@ -144,15 +162,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              + ", ".join(DEMO_ASSIGNMENTS) + " where they exist)")
     parser.add_argument("--workers", type=int, default=None,
                         help="grading workers (default: one per CPU core)")
-    parser.add_argument("--timeout", type=float, default=90.0,
-                        help="per-cell time limit in seconds (default: 90, enough for the "
-                             "slowest solution cell on two busy cores; the infinite loops "
-                             "of the demo wait this long)")
+    parser.add_argument("--timeout", type=float, default=DEMO_CELL_TIMEOUT,
+                        help=f"per-cell time limit in seconds (default: {DEMO_CELL_TIMEOUT:g}, "
+                             "several times the slowest solution cell of the demo on two busy "
+                             "cores; the infinite loops of the demo wait this long)")
 
 
 def main(*, course: str = ".", directory: str = "demo-class", students: int | None = None,
          assignments: list[str] | None = None, kinds: list[str] | None = None,
-         workers: int | None = None, timeout: float = 90.0) -> int:
+         workers: int | None = None, timeout: float = DEMO_CELL_TIMEOUT) -> int:
     """Build, grade and report the demo class; ``kinds`` fixes each student's submission."""
     started = time.monotonic()
     try:
@@ -185,6 +203,8 @@ def main(*, course: str = ".", directory: str = "demo-class", students: int | No
         report.main(course=str(dest), assignment=assignment)
     print("demo: each kind of submission against the outcome it should get")
     print("\n".join(_outcomes(dest, rows)))
+    print("demo: the feedback one student of each kind gets (open in a browser)")
+    print("\n".join(_feedback_pages(dest, rows)))
     print(f"demo: done in {time.monotonic() - started:.0f} s\n"
           f"  grades:  {dest / 'grades.csv'}\n"
           f"  reports: " + "\n           ".join(

@@ -1,10 +1,11 @@
-"""``autograder export [ASSIGNMENT...]``: grades.csv again, from the gradebook as it is now.
+"""``autograder export [ASSIGNMENT...] [--format F]``: grades from the gradebook as it is now.
 
 After graders enter scores in nbgrader's formgrader (or through nbgrader's API),
 this refreshes ``grades.csv`` without grading anything: nbgrader export's columns
 and values, manual grades and late penalties included, one row per student of
 the gradebook (0 and status ``missing`` for one who submitted nothing), plus the
-grader's ``status``.
+grader's ``status``.  ``--format gradescope|canvas|moodle`` writes what those
+import instead (see :mod:`autograder._export_formats`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import inspect
 from pathlib import Path
 
 from . import UsageError
+from ._export_formats import FORMATS
 
 __all__ = ["add_arguments", "main"]
 
@@ -21,8 +23,10 @@ def add_arguments(parser) -> None:
     d = {k: v.default for k, v in inspect.signature(main).parameters.items()}
     parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                         help="assignments to export (default: every one in the gradebook)")
-    parser.add_argument("--format", choices=["csv"], dest="format",
-                        help=f"what to write (default {d['format']}: grades.csv)")
+    parser.add_argument("--format", choices=["csv", *FORMATS], dest="format",
+                        help=f"what to write (default {d['format']}: grades.csv; gradescope: a "
+                             "results.json per submission; canvas, moodle: their import CSV, "
+                             "under exports/)")
 
 
 def main(*, course=".", assignments=None, format="csv") -> int:  # noqa: A002 - the CLI's word
@@ -41,9 +45,12 @@ def main(*, course=".", assignments=None, format="csv") -> int:  # noqa: A002 - 
                                                "default_course"))
     try:
         chosen = choose(assignments, sorted(a.name for a in gb.assignments), "in the gradebook")
-        for assignment in chosen:
-            path = write_grades(gb, course, assignment)
-        print(f"exported {', '.join(chosen)} to {path}")
+        if format == "csv":
+            paths = [write_grades(gb, course, assignment) for assignment in chosen][-1:]
+        else:
+            paths = FORMATS[format](gb, course, chosen)
+        where = paths[0] if len(paths) == 1 else f"{len(paths)} files under {course / 'exports'}"
+        print(f"exported {', '.join(chosen)} as {format} to {where}")
     finally:
         gb.close()
     return 0

@@ -386,3 +386,44 @@ def test_a_submission_the_grader_cannot_grade_gets_no_score_and_a_failing_exit(
     assert "1 graded, 1 already graded" in capsys.readouterr().out
     record = read_record(course, "full_marks", "tiny")
     assert (record["status"], record["score"]) == ("ok", 4)
+
+
+GRADESCOPE_RESULT = {"score", "execution_time", "output", "output_format", "test_output_format",
+                     "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests",
+                     "leaderboard"}
+GRADESCOPE_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output",
+                   "output_format", "tags", "visibility", "extra_data"}
+VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}
+
+
+def test_exports_for_gradescope_canvas_and_moodle_come_from_the_gradebook(graded):
+    import json
+    from autograder import export
+    course, _ = graded
+    for fmt in ("gradescope", "canvas", "moodle"):
+        assert export.main(course=course, assignments=["tiny"], format=fmt) == 0
+    graded_students = {s for s, (status, _) in EXPECTED.items()}
+    folder = course / "exports" / "gradescope" / "tiny"
+    assert {p.name for p in folder.iterdir()} == graded_students
+    for student, (_, total) in EXPECTED.items():
+        result = json.loads((folder / student / "results.json").read_text())
+        assert set(result) <= GRADESCOPE_RESULT and {"score", "tests"} <= set(result)
+        assert result["score"] == total == sum(t["score"] for t in result["tests"])
+        for test in result["tests"]:
+            assert set(test) <= GRADESCOPE_TEST and {"name", "score", "max_score", "status",
+                                                     "output", "visibility"} <= set(test)
+            assert test["status"] == ("passed" if test["score"] == test["max_score"] else "failed")
+            assert test["visibility"] in VISIBILITY
+        visibility = {t["name"]: t["visibility"] for t in result["tests"]}
+        assert visibility["tiny: test_relu"] == "after_published"   # holds hidden tests
+        assert visibility["tiny: test_tape"] == "visible"
+        text = json.dumps(result)
+        assert "seed=7" not in text and "square(-2)" not in text   # never a test's source
+    with open(course / "exports" / "canvas.csv", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "tiny"]
+    assert rows[1][0].strip() == "Points Possible" and float(rows[1][5]) == 4.0
+    assert {r[2]: float(r[5]) for r in rows[2:]} == {s: float(t) for s, (_, t) in EXPECTED.items()}
+    with open(course / "exports" / "moodle.csv", newline="") as fh:
+        moodle = {r["ID number"]: float(r["tiny"]) for r in csv.DictReader(fh)}
+    assert moodle == {s: float(t) for s, (_, t) in EXPECTED.items()}

@@ -255,3 +255,22 @@ def test_autotest_cells_are_never_graded_from_their_raw_directives(tmp_path):
     shutil.copytree(GUIDE / "source" / "ps1_autotest", course / "submitted" / "s1" / "ps1_autotest")
     with pytest.raises(UsageError, match="AUTOTEST.*autograder release ps1_autotest"):
         grade.main(course=course, assignment="ps1_autotest", progress=False)
+
+
+def test_feedback_is_where_nbgrader_release_feedback_finds_it(tmp_path):
+    course, exchange = tmp_path / "course", tmp_path / "exchange"
+    _fixture_course(course)
+    with open(course / "nbgrader_config.py", "a") as fh:
+        fh.write(f"c.CourseDirectory.course_id = 'parity'\nc.Exchange.root = {str(exchange)!r}\n")
+    exchange.mkdir()
+    (course / "submitted" / "changed" / "ps1" / "submission_secret.txt").write_text("s3cret")
+    (course / "submitted" / "changed" / "ps1" / "timestamp.txt").write_text(
+        "2026-01-05 10:00:00.000000 UTC")
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "ps1", "--no-progress",
+                           "--student", "changed"], cwd=course, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    proc = nbgrader(course, "release_feedback", "ps1", "--student", "changed")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    from nbgrader.utils import notebook_hash
+    released = exchange / "parity" / "feedback" / f"{notebook_hash(secret='s3cret', notebook_id='p1')}.html"
+    assert released.is_file() and "graded automatically" in released.read_text()

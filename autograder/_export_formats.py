@@ -1,0 +1,134 @@
+"""Grades in the formats courses import them: Gradescope, Canvas, Moodle (nbgrader's CSV is in _store).
+
+Every format is derived from nbgrader's gradebook (:func:`autograder._store.standings`),
+so manual grades from formgrader and late penalties are in it, and every student
+of the gradebook has a row (0 when nothing was submitted); a submission the
+grader failed to grade has an empty score, never a zero.
+
+* ``gradescope``: one ``results.json`` per submission in Gradescope's autograder
+  format (``exports/gradescope/<assignment>/<student>/results.json``; none for a
+  submission the grader failed to grade): the total
+  ``score``, and one test per graded cell with ``name``, ``score``, ``max_score``,
+  ``status``, ``output`` (the grader's verdict, never a test's source) and
+  ``visibility``; a cell that holds hidden tests is ``after_published``.
+* ``canvas``: the gradebook import CSV (``exports/canvas.csv``): Student, ID,
+  SIS User ID, SIS Login ID, Section, then one column per assignment, with the
+  "Points Possible" row.
+* ``moodle``: the grade import CSV (``exports/moodle.csv``): ID number, email,
+  names, then one column per assignment.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+from ._course import course_setting
+from ._store import standings
+
+__all__ = ["FORMATS", "write_gradescope", "write_canvas", "write_moodle"]
+
+
+def _atomic(path: Path, write) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        write(fh)
+    os.replace(tmp, path)
+    return path
+
+
+def _hidden(gb, course: Path, assignment: str) -> set:
+    """(notebook, grade id) of the cells that hold hidden tests (nbgrader's delimiter)."""
+    marker = course_setting(course, "ClearHiddenTests", "begin_test_delimeter",
+                            "BEGIN HIDDEN TESTS")
+    return {(nb.name, cell.name) for nb in gb.find_assignment(assignment).notebooks
+            for cell in nb.source_cells if cell.source and marker in cell.source}
+
+
+def _messages(record: dict) -> dict:
+    return {(t.get("notebook"), t.get("grade_id")): t.get("message") or ""
+            for t in record.get("tests") or []}
+
+
+def write_gradescope(gb, course: Path, assignments: list[str]) -> list[Path]:
+    """One Gradescope ``results.json`` per submission of each assignment."""
+    paths = []
+    for assignment in assignments:
+        hidden, found = _hidden(gb, course, assignment), gb.find_assignment(assignment)
+        for s in standings(gb, course, assignment):
+            if s.score is None:  # the grader failed: no results.json rather than a zero
+                continue
+            order = {(t.get("notebook"), t.get("grade_id")): i
+                     for i, t in enumerate(s.record.get("tests") or [])}
+            tests = []
+            for nb in (s.submission.notebooks if s.submission is not None else []):
+                for grade in sorted(nb.grades, key=lambda g: (
+                        order.get((nb.name, g.name), len(order)), g.name)):
+                    key = (nb.name, grade.name)
+                    score, top = float(grade.score or 0.0), float(grade.max_score or 0.0)
+                    output = _messages(s.record).get(key, "")
+                    if grade.needs_manual_grade:
+                        output = "waiting for a person to grade it"
+                    tests.append({"name": f"{nb.name}: {grade.name}", "score": score,
+                                  "max_score": top,
+                                  "status": "passed" if score >= top else "failed",
+                                  "output": output,
+                                  "visibility": "after_published" if key in hidden else "visible"})
+            detail = s.record.get("detail") or ""
+            result = {"score": s.score, "tests": tests, "visibility": "visible",
+                      "execution_time": round(float(s.record.get("duration_s") or 0.0)),
+                      "output": f"status: {s.status}" + (f" ({detail})" if detail else "")
+                      + (f"; late penalty: -{s.penalty:g}" if s.penalty else ""),
+                      "extra_data": {"student": s.student, "assignment": assignment,
+                                     "max_score": float(found.max_score)}}
+            path = course / "exports" / "gradescope" / assignment / s.student / "results.json"
+            paths.append(_atomic(path, lambda fh, r=result: json.dump(r, fh, indent=1)))
+    return paths
+
+
+def _table(gb, course: Path, assignments: list[str]) -> tuple[list, dict]:
+    """(students with their gradebook entry, {assignment: {student: score or ''}})."""
+    scores, people = {}, {}
+    for assignment in assignments:
+        scores[assignment] = {}
+        for s in standings(gb, course, assignment):
+            people.setdefault(s.student, s.who)
+            scores[assignment][s.student] = "" if s.score is None else round(s.score, 6)
+    return sorted(people.items()), scores
+
+
+def write_canvas(gb, course: Path, assignments: list[str]) -> list[Path]:
+    """Canvas's gradebook import CSV for ``assignments``."""
+    people, scores = _table(gb, course, assignments)
+    points = {a: float(gb.find_assignment(a).max_score) for a in assignments}
+
+    def write(fh):
+        out = csv.writer(fh)
+        out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *assignments])
+        out.writerow(["    Points Possible", "", "", "", "", *(points[a] for a in assignments)])
+        for student, who in people:
+            name = ", ".join(p for p in (getattr(who, "last_name", None),
+                                         getattr(who, "first_name", None)) if p) or student
+            out.writerow([name, "", student, student, "",
+                          *(scores[a].get(student, "") for a in assignments)])
+    return [_atomic(course / "exports" / "canvas.csv", write)]
+
+
+def write_moodle(gb, course: Path, assignments: list[str]) -> list[Path]:
+    """Moodle's grade import CSV for ``assignments`` (map "ID number" on import)."""
+    people, scores = _table(gb, course, assignments)
+
+    def write(fh):
+        out = csv.writer(fh)
+        out.writerow(["ID number", "Email address", "First name", "Last name", *assignments])
+        for student, who in people:
+            out.writerow([student, getattr(who, "email", None) or "",
+                          getattr(who, "first_name", None) or "",
+                          getattr(who, "last_name", None) or "",
+                          *(scores[a].get(student, "") for a in assignments)])
+    return [_atomic(course / "exports" / "moodle.csv", write)]
+
+
+FORMATS = {"gradescope": write_gradescope, "canvas": write_canvas, "moodle": write_moodle}
