@@ -260,9 +260,11 @@ def test_student_output_cannot_inject_markup_into_feedback():
     from autograder._feedback import feedback_html
     cell = {"cell_type": "code", "source": "x", "outputs": [{
         "output_type": "display_data", "metadata": {},
-        "data": {"image/png": "AAAA' onerror='alert(1)", "text/plain": "<script>alert(2)</script>"}}]}
+        "data": {"image/png": "AAAA' onerror='alert(1)", "text/plain": "<script>alert(2)</script>"}},
+        {"output_type": "display_data", "metadata": {},
+         "data": {"text/html": "<script>alert(3)</script>", "text/plain": "<b>plain</b>"}}]}
     html = feedback_html("s", "a", "n", {"cells": [cell]}, {}, {},
                          {"status": "ok", "detail": "", "tests": []})
     assert "<script>alert" not in html and "' onerror" not in html
     assert 'src="data:image/png;base64,AAAAonerror=alert1"' in html  # stays an attribute
-    assert "<script>alert(2)</script>" in text_of(html)              # shown as text
+    assert "<b>plain</b>" not in html and "<b>plain</b>" in text_of(html)  # shown as text
