@@ -115,6 +115,11 @@ def _label(check: str, line: str) -> str:
     return line if check in line.split(":")[0] else f"{check}: {line}" if line else check
 
 
+def _scored(rows: list[dict]) -> list[dict]:
+    """The rows with a score: a submission the grader failed to grade has none (not a 0)."""
+    return [r for r in rows if r["status"] != "error"]
+
+
 def _percent(row: dict) -> float:
     return 100.0 * row["score"] / row["max_score"] if row["max_score"] else 0.0
 
@@ -128,7 +133,7 @@ def _charts(summary: Summary, out: Path) -> dict[str, str]:
     bugs = summary.bugs.most_common(_TOP)
     colour = _plots.STATUS_COLOURS.get
     return {
-        "scores": _plots.score_histogram([_percent(r) for r in summary.rows],
+        "scores": _plots.score_histogram([_percent(r) for r in _scored(summary.rows)],
                                          out / "scores.png", f"{summary.assignment}: scores"),
         "tests": _plots.barh(_short(list(summary.tests)),
                              [100.0 * p / n for p, n in summary.tests.values()],
@@ -164,7 +169,7 @@ _CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
 
 def _html(summary: Summary, charts: dict[str, str]) -> str:
     rows = summary.rows
-    percents = [_percent(r) for r in rows]
+    percents = [_percent(r) for r in _scored(rows)]
     mean = sum(percents) / len(percents) if percents else 0.0
     full = sum(p >= 99.999 for p in percents)
     ok = summary.statuses.get("ok", 0)

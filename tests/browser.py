@@ -7,10 +7,10 @@ The flags keep it off the network, which this machine does not have.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import subprocess
 from pathlib import Path
+
+from debian import ensure_package
 
 __all__ = ["chromium", "SCREENSHOTS"]
 
@@ -22,17 +22,7 @@ _FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 
 
 def _executable() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
-            subprocess.run(install, env=env, capture_output=True, check=True)
-        found = shutil.which("chromium")
-    if found is None:
-        raise RuntimeError("Chromium is not installed (apt-get install chromium)")
-    return found
+    return ensure_package("chromium", lambda: shutil.which("chromium"))
 
 
 @contextlib.contextmanager

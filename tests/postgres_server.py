@@ -15,6 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from debian import ensure_package
+
 __all__ = ["postgres_url"]
 
 
@@ -25,17 +27,7 @@ def _bindir() -> Path | None:
 
 def _install() -> Path:
     """The folder of initdb and pg_ctl, installing Debian's postgresql package if need be."""
-    bindir = _bindir()
-    if bindir is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"]
-        if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
-            subprocess.run(install, env=env, capture_output=True, check=True)
-        bindir = _bindir()
-    if bindir is None:
-        raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
-    return bindir
+    return ensure_package("postgresql", _bindir)
 
 
 @contextlib.contextmanager

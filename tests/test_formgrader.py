@@ -26,7 +26,7 @@ import pytest
 
 from browser import SCREENSHOTS, chromium
 from pages import text_of
-from test_nbgrader_parity import _fixture_course
+from test_nbgrader_parity import autograder, graded_fixture_course
 
 pytestmark = pytest.mark.slow
 
@@ -83,11 +83,7 @@ def _csv(course: Path) -> dict:
 
 def test_a_grader_scores_a_written_answer_in_formgrader_and_export_shows_it(tmp_path):
     from nbgrader.api import Gradebook
-    course = tmp_path / "course"
-    _fixture_course(course)
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "ps1", "--no-progress"],
-                          cwd=course, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    course = graded_fixture_course(tmp_path / "course")
     before = float(_csv(course)["changed"]["raw_score"])
     SCREENSHOTS.mkdir(exist_ok=True)
     with formgrader(course, tmp_path) as (base, token), chromium() as browser:
@@ -119,9 +115,7 @@ def test_a_grader_scores_a_written_answer_in_formgrader_and_export_shows_it(tmp_
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert gb.find_grade("baz", "p1", "ps1", "changed").manual_score == 2.0
         assert gb.find_comment("baz", "p1", "ps1", "changed").manual_comment == "A clear argument."
-    done = subprocess.run([sys.executable, "-m", "autograder", "export", "ps1"], cwd=course,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    autograder(course, "export", "ps1")
     row = _csv(course)["changed"]
     assert float(row["raw_score"]) == before + 2.0 and float(row["score"]) == before + 2.0
     assert "A clear argument." not in text_of(feedback.read_text())  # feedback is from grading

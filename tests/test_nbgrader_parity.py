@@ -90,6 +90,21 @@ def _fixture_course(course: Path) -> list[str]:
     return ["ps1"]
 
 
+def autograder(course: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m autograder ARGS`` in ``course``, checked to succeed."""
+    done = subprocess.run([sys.executable, "-m", "autograder", *args], cwd=course,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done
+
+
+def graded_fixture_course(course: Path) -> Path:
+    """nbgrader's autograde fixtures as a course, graded by ``autograder grade``."""
+    _fixture_course(course)
+    autograder(course, "grade", "ps1", "--no-progress")
+    return course
+
+
 def _grades(course: Path, assignment: str) -> dict:
     """(student, notebook, grade id) -> (auto score, needs manual grade, max score)."""
     from nbgrader.api import Gradebook
@@ -119,9 +134,7 @@ def _both(tmp_path: Path, build) -> tuple[Path, Path, list[str]]:
     config.write_text(config.read_text().replace(repr(str(theirs)), repr(str(ours))))
     for assignment in assignments:
         nbgrader(theirs, "autograde", assignment, "--force")  # exits 1 for the crash: expected
-        done = subprocess.run([sys.executable, "-m", "autograder", "grade", assignment,
-                               "--no-progress"], cwd=ours, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr[-2000:]
+        autograder(ours, "grade", assignment, "--no-progress")
     return theirs, ours, assignments
 
 
@@ -155,20 +168,14 @@ def _csv_scores(path: Path) -> dict:
 def test_manual_grades_and_students_without_a_submission_reach_grades_csv(tmp_path):
     """After a person grades in formgrader (nbgrader's API), export agrees with nbgrader export."""
     from nbgrader.api import Gradebook
-    course = tmp_path / "course"
-    _fixture_course(course)
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "ps1", "--no-progress"],
-                          cwd=course, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    course = graded_fixture_course(tmp_path / "course")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         gb.add_student("absent", first_name="Ada", last_name="Absent")
         grade = gb.find_grade("baz", "p1", "ps1", "changed")   # a written answer
         assert grade.needs_manual_grade and grade.auto_score is None
         grade.manual_score = 2.0
         gb.db.commit()
-    done = subprocess.run([sys.executable, "-m", "autograder", "export"], cwd=course,
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    autograder(course, "export")
     proc = nbgrader(course, "export", "--to", "nbgrader_grades.csv")
     assert proc.returncode == 0, proc.stdout[-2000:]
     ours, theirs = _csv_scores(course / "grades.csv"), _csv_scores(course / "nbgrader_grades.csv")
@@ -186,9 +193,7 @@ def test_release_succeeds_on_the_user_guide_as_generate_assignment_does(tmp_path
     shutil.copytree(GUIDE / "source", course / "source")
     shutil.copy(GUIDE / "autotests.yml", course / "autotests.yml")
     _config(course)
-    done = subprocess.run([sys.executable, "-m", "autograder", "release", "ps1", "ps1_autotest"],
-                          cwd=course, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = autograder(course, "release", "ps1", "ps1_autotest")
     assert "release ps1: ok" in done.stdout and "release ps1_autotest: ok" in done.stdout
     released = (course / "release" / "ps1_autotest" / "problem1.ipynb").read_text()
     assert "AUTOTEST" not in released
@@ -266,9 +271,7 @@ def test_feedback_is_where_nbgrader_release_feedback_finds_it(tmp_path):
     (course / "submitted" / "changed" / "ps1" / "submission_secret.txt").write_text("s3cret")
     (course / "submitted" / "changed" / "ps1" / "timestamp.txt").write_text(
         "2026-01-05 10:00:00.000000 UTC")
-    done = subprocess.run([sys.executable, "-m", "autograder", "grade", "ps1", "--no-progress",
-                           "--student", "changed"], cwd=course, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    autograder(course, "grade", "ps1", "--no-progress", "--student", "changed")
     proc = nbgrader(course, "release_feedback", "ps1", "--student", "changed")
     assert proc.returncode == 0, proc.stdout[-2000:]
     from nbgrader.utils import notebook_hash
