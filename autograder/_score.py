@@ -10,28 +10,15 @@ last expression is partial credit) except that stderr never zeroes a cell.
 """
 from __future__ import annotations
 
-import os
-
 from ._assemble import ANY_SEED, MIME, TestCell
 from ._expect_judge import is_expectation, judge, partial_points, trailing_value
 
 __all__ = ["score_cell", "expected_seed", "unanswered"]
 
-_NONCE = "NN_UTILS_GRADING_NONCE"
-
-
 def expected_seed(name: str, user_seed, nonce: str) -> int:
     """The seed the kernel had to use for ``check_name(seed=user_seed)`` under ``nonce``."""
     from nn_utils._runner import grading_seed
-    saved = os.environ.get(_NONCE)
-    os.environ[_NONCE] = nonce  # grading_seed reads the nonce from the environment
-    try:
-        return grading_seed(name, user_seed)
-    finally:
-        if saved is None:
-            os.environ.pop(_NONCE, None)
-        else:
-            os.environ[_NONCE] = saved
+    return grading_seed(name, user_seed, nonce)
 
 
 def _records(outputs: list) -> list:

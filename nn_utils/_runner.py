@@ -73,15 +73,17 @@ def set_sink(sink: Callable[[str, int, int | None, dict], None] | None) -> None:
     _sink = sink
 
 
-def grading_seed(name: str, user_seed: int | None) -> int:
+def grading_seed(name: str, user_seed: int | None, nonce: str | None = None) -> int:
     """The seed actually used: the student's, or one derived from a grading nonce.
 
-    While grading, ``NN_UTILS_GRADING_NONCE`` is set to a value chosen at
-    grading time, so hidden re-runs use inputs nobody saw in advance.
+    While grading, ``NN_UTILS_GRADING_NONCE`` is set in the kernel to a value
+    chosen at grading time, so hidden re-runs use inputs nobody saw in advance;
+    the grader, which judges many submissions at once, passes ``nonce`` instead.
     """
     check = get_check(name)
     base = check.default_seed if user_seed is None else int(user_seed)
-    nonce = os.environ.get("NN_UTILS_GRADING_NONCE")
+    if nonce is None:
+        nonce = os.environ.get("NN_UTILS_GRADING_NONCE")
     if not nonce:
         return base
     digest = hashlib.sha256(f"{nonce}|{name}|{base}".encode()).digest()

@@ -1,7 +1,6 @@
 """Fast tests of the grading core: assembling from source, trusted scoring, CLI errors."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
