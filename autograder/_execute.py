@@ -137,8 +137,8 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
     km = isolate(kernel_manager, server, payload.get("limits") or {}, workdir,
                  required=payload.get("isolation", True))
     client = _BoundedClient(
-        nb, km=km, timeout=payload["timeout"], startup_timeout=payload.get("startup_timeout", 120), allow_errors=True,
-        interrupt_on_timeout=True, record_timing=True, skip_cells_with_tag="",
+        nb, km=km, timeout=payload["timeout"], startup_timeout=payload.get("startup_timeout", 120),
+        allow_errors=True, interrupt_on_timeout=True, record_timing=True, skip_cells_with_tag="",
         on_notebook_start=lambda notebook: _track(km, True),
         error_on_timeout={**_TIMEOUT_ERROR, "evalue": f"cell ran longer than {payload['timeout']} s"})
     client._used, client._timed_out = {}, False

@@ -21,22 +21,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 from ._course import course_setting
-from ._store import standings
+from ._store import standings, write_atomically
 
 __all__ = ["FORMATS", "write_gradescope", "write_canvas", "write_moodle"]
-
-
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        write(fh)
-    os.replace(tmp, path)
-    return path
 
 
 def _hidden(gb, course: Path, assignment: str) -> set:
@@ -84,7 +74,7 @@ def write_gradescope(gb, course: Path, assignments: list[str]) -> list[Path]:
                       "extra_data": {"student": s.student, "assignment": assignment,
                                      "max_score": float(found.max_score)}}
             path = course / "exports" / "gradescope" / assignment / s.student / "results.json"
-            paths.append(_atomic(path, lambda fh, r=result: json.dump(r, fh, indent=1)))
+            paths.append(write_atomically(path, lambda fh, r=result: json.dump(r, fh, indent=1)))
     return paths
 
 
@@ -113,7 +103,7 @@ def write_canvas(gb, course: Path, assignments: list[str]) -> list[Path]:
                                          getattr(who, "first_name", None)) if p) or student
             out.writerow([name, "", student, student, "",
                           *(scores[a].get(student, "") for a in assignments)])
-    return [_atomic(course / "exports" / "canvas.csv", write)]
+    return [write_atomically(course / "exports" / "canvas.csv", write)]
 
 
 def write_moodle(gb, course: Path, assignments: list[str]) -> list[Path]:
@@ -128,7 +118,7 @@ def write_moodle(gb, course: Path, assignments: list[str]) -> list[Path]:
                           getattr(who, "first_name", None) or "",
                           getattr(who, "last_name", None) or "",
                           *(scores[a].get(student, "") for a in assignments)])
-    return [_atomic(course / "exports" / "moodle.csv", write)]
+    return [write_atomically(course / "exports" / "moodle.csv", write)]
 
 
 FORMATS = {"gradescope": write_gradescope, "canvas": write_canvas, "moodle": write_moodle}

@@ -25,7 +25,7 @@ from . import UsageError
 from ._course import folder
 
 __all__ = ["Store", "Standing", "submission_sha256", "read_record", "open_gradebook",
-           "standings", "write_grades", "CSV_COLUMNS", "utc_now"]
+           "standings", "write_atomically", "write_grades", "CSV_COLUMNS", "utc_now"]
 
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                "email", "raw_score", "late_submission_penalty", "score", "max_score", "status"]
@@ -51,14 +51,20 @@ def submission_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_atomically(path: Path, write) -> Path:
+    """``write(fh)`` into a temporary file beside ``path``, synced, then renamed onto it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        write(fh)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    return path
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    write_atomically(path, lambda fh: fh.write(text))
 
 
 def read_record(course: Path, student: str, assignment: str) -> dict | None:
@@ -324,13 +330,12 @@ def write_grades(gb, course: Path, assignment: str, students=()) -> Path:
             for s in standings(gb, course, assignment, students)]
     path = course / "grades.csv"
     rows = _other_assignments(path, assignment) + rows
-    tmp = path.with_name(".grades.csv.tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+
+    def write(fh):
         writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
-    return path
+    return write_atomically(path, write)
 
 
 def _other_assignments(path: Path, assignment: str) -> list[dict]:
