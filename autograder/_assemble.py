@@ -142,17 +142,9 @@ def expected_checks(source: str) -> tuple:
 
 def preamble_source() -> str:
     """Code run before the student's: sends each check's observations out as display data."""
-    return (
-        "def __autograder_install():\n"
-        "    from IPython.display import display\n"
-        "    from nn_utils import _runner, wire\n"
-        "    def sink(name, seed, user_seed, observed):\n"
-        "        record = {'check': name, 'seed': seed, 'user_seed': user_seed,\n"
-        "                  'observed': observed}\n"
-        f"        display({{{MIME!r}: wire.dumps(record)}}, raw=True)\n"
-        "    _runner.set_sink(sink)\n"
-        "__autograder_install()\n"
-        "del __autograder_install\n") + kernel_helpers(MIME)
+    return ("from autograder._kernel_side import install as __autograder_install\n"
+            f"__autograder_install({MIME!r})\n"
+            "del __autograder_install\n") + kernel_helpers(MIME)
 
 
 def _clean(cell, source: str | None = None, nbgrader: dict | None = None):

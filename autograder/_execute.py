@@ -80,14 +80,14 @@ class _BoundedClient(NotebookClient):
         return None
 
 
-def kernel_env(nonce: str, home: str, threads: int | None = None) -> dict:
-    """The environment of a grading kernel: minimal, with the grading nonce.
+def kernel_env(home: str, threads: int | None = None) -> dict:
+    """The environment of a grading kernel: minimal (the grading nonce stays out of it).
 
     ``threads`` caps TensorFlow's and BLAS's thread pools (cores / parallel kernels),
     so parallel kernels do not fight over the same cores.
     """
     keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "TZ") if k in os.environ}
-    env = {**keep, "HOME": home, "NN_UTILS_GRADING_NONCE": nonce,
+    env = {**keep, "HOME": home,
            "NBGRADER_EXECUTION": "autograde", "PYTHONDONTWRITEBYTECODE": "1",
            "MPLBACKEND": "Agg"}
     if threads:
@@ -233,7 +233,7 @@ def execute_payload(payload: dict) -> dict:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             with open(target, "wb") as fh:
                 fh.write(blob)
-        env = kernel_env(payload["nonce"], workdir, payload.get("threads"))
+        env = kernel_env(workdir, payload.get("threads"))
         for name, text in payload["notebooks"].items():
             nb = nbformat.reads(text, as_version=4)
             budget = payload["submission_timeout"] - (time.monotonic() - start)

@@ -11,7 +11,9 @@ server or booted fresh -- isolates itself in :func:`enter` before it runs anythi
    directory of the kernel's own), not TCP.
 2. A new root on a tmpfs holding only read-only binds of the system directories, the
    interpreter's prefixes and the directories of the packages the kernel imports
-   (``nn_utils``, ``autograder``) -- never the course directory itself -- plus a small
+   (``nn_utils``, ``autograder``) -- never the course directory itself, and with an empty
+   read-only tmpfs over the teacher's reference maths and the published expected values
+   (``autograder/reference``, ``nn_utils/cases``) -- plus a small
    ``/dev``, a private ``/tmp`` and ``/dev/shm``, a ``/proc`` mounted with
    ``hidepid=invisible`` (other users' processes do not exist), and the working copy and
    the socket directory, writable, at their own paths.  Then ``chroot`` into it.
@@ -59,6 +61,9 @@ _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/sys")
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _PACKAGES = ("nn_utils", "autograder")
+# folders of those packages the kernel must not see: the teacher's reference maths and
+# the published expected values (a kernel probes; the grader judges)
+_HIDDEN = (("autograder", "reference"), ("nn_utils", "cases"))
 _REAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_reaper.py")
 _status: tuple[bool, str] | None = None
 
@@ -126,7 +131,8 @@ def _probe() -> tuple[bool, str]:
         connection = os.path.join(rundir, "probe.json")
         with open(connection, "w", encoding="utf-8") as fh:
             fh.write("{}")
-        spec = {"workdir": workdir, "rundir": rundir, "paths": _readable_paths()}
+        spec = {"workdir": workdir, "rundir": rundir, "paths": _readable_paths(),
+                "hidden": _hidden_paths()}
         pid = os.fork()
         if pid == 0:
             code = 1
@@ -170,7 +176,7 @@ def isolate(make_manager, server, limits: dict, workdir: str, required: bool = T
         return make_manager(server, limits)
     rundir = tempfile.mkdtemp(prefix="agk-")   # short: Unix socket paths are limited
     spec = {"workdir": os.path.realpath(workdir), "rundir": rundir, "paths": _readable_paths(),
-            "processes": limits.get("processes")}
+            "hidden": _hidden_paths(), "processes": limits.get("processes")}
     km = make_manager(server, {**limits, "sandbox": spec})
     km.transport, km.ip = "ipc", os.path.join(rundir, "k")
     # called by the executor when the kernel is done; at the latest when km is collected
@@ -193,6 +199,18 @@ def _readable_paths() -> list[str]:
                 continue
         for folder in getattr(module, "__path__", []):
             paths += [folder, os.path.realpath(folder)]
+    return sorted(set(paths))
+
+
+def _hidden_paths() -> list[str]:
+    """Folders inside the readable packages that are covered by an empty tmpfs."""
+    paths = []
+    for package, folder in _HIDDEN:
+        module = sys.modules.get(package) or __import__(package)
+        for base in getattr(module, "__path__", []):
+            for path in {os.path.join(base, folder), os.path.join(os.path.realpath(base), folder)}:
+                if os.path.isdir(path):
+                    paths.append(path)
     return sorted(set(paths))
 
 
@@ -246,6 +264,11 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
             continue  # already visible through a bound parent
         _bind(root, path)
         bound.append(path)
+    for path in spec.get("hidden", []):
+        if os.path.isdir(root + path):
+            _mount("tmpfs", root + path, "tmpfs",
+                   _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+                   "mode=0555,size=4k")
     _mkdirs(root + "/dev")
     _mount("tmpfs", root + "/dev", "tmpfs", _MS_NOSUID, "mode=0755,size=64k")
     for name in _DEVICES:

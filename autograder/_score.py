@@ -3,22 +3,43 @@
 A test cell that calls ``check_*`` earns its points only if, for every call the
 teacher's source makes, an observation record with the right check name and the
 seed derived from this grading's nonce came out of that cell, and the verdict --
-recomputed here from the seed with :func:`nn_utils._runner.judge_record` -- passes.
+decided here from the seed by :func:`autograder.reference.judge`, with the
+reference maths the kernel never sees -- passes.
 Missing, forged or malformed records earn nothing.  Other test cells follow
 nbgrader's rules (an error output scores zero; a number displayed by the cell's
 last expression is partial credit) except that stderr never zeroes a cell.
 """
 from __future__ import annotations
 
+import re
+
 from ._assemble import ANY_SEED, MIME, TestCell
 from ._expect_judge import is_expectation, judge, partial_points, trailing_value
+from ._kernel_side import PLANS_FILE
 
-__all__ = ["score_cell", "expected_seed", "unanswered"]
+__all__ = ["score_cell", "expected_seed", "unanswered", "grading_plans"]
+
+_CALL = re.compile(r"\bcheck_([a-z_]+)\s*\(")
 
 def expected_seed(name: str, user_seed, nonce: str) -> int:
     """The seed the kernel had to use for ``check_name(seed=user_seed)`` under ``nonce``."""
     from nn_utils._runner import grading_seed
     return grading_seed(name, user_seed, nonce)
+
+
+def grading_plans(sources, nonce: str) -> dict:
+    """``{PLANS_FILE: bytes}``: the inputs of every check the source notebooks call, at
+    each seed slot, chosen from ``nonce``.  The kernel probes on them; it never
+    learns the nonce, and the grader rebuilds the same plans from it when judging."""
+    from nn_utils import wire
+    from nn_utils._runner import GRADING_SLOTS, grading_seed
+
+    from . import reference
+    names = sorted({name for nb in sources for cell in nb.cells if cell.cell_type == "code"
+                    for name in _CALL.findall(cell.source)} & set(reference.PUBLISHED))
+    plans = {name: {str(slot): reference.plan(name, grading_seed(name, slot, nonce))
+                    for slot in range(GRADING_SLOTS)} for name in names}
+    return {PLANS_FILE: wire.dumps(plans).encode()}
 
 
 def _records(outputs: list) -> list:
@@ -42,7 +63,7 @@ def _first_error(outputs: list) -> str | None:
 def _judge(text, nonce: str):
     """(check name, user seed, Verdict-like dict) for one record, or an explanation why not."""
     from nn_utils import wire
-    from nn_utils._runner import judge_record
+    from .reference import judge as judge_record
     try:
         record = wire.loads(text) if isinstance(text, str) else None
         if not isinstance(record, dict) or not isinstance(record.get("check"), str):

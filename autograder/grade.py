@@ -33,7 +33,7 @@ from ._feedback import feedback_html
 from ._kernels import close_fork_servers, fork_server
 from ._runners import connect, error_outcome, run_dask, run_local
 from ._sandbox import sandbox_status, switched_off
-from ._score import score_cell, unanswered
+from ._score import grading_plans, score_cell, unanswered
 from ._withhold import hidden_snippets, withhold
 from ._store import Store, read_record, submission_sha256, utc_now
 
@@ -155,8 +155,10 @@ def _prepare(course, assignment, student, *, sources, files, settings) -> tuple[
             nb.cells.insert(0, nbformat.v4.new_code_cell(preamble_source()))
             notebooks[name] = nbformat.writes(nb)
     stamp = where / "timestamp.txt"
-    payload = {"key": student, "notebooks": notebooks, "nonce": secrets.token_hex(16),
-               "files": {**_student_files(course, where), **files}, **settings}
+    nonce = secrets.token_hex(16)
+    plans = grading_plans(sources.values(), nonce) if notebooks else {}
+    payload = {"key": student, "notebooks": notebooks, "nonce": nonce,
+               "files": {**_student_files(course, where), **files, **plans}, **settings}
     info = {"assembled": assembled, "problems": problems,
             "sha": submission_sha256(where) if where.is_dir() else "",
             "timestamp": stamp.read_text().strip() if stamp.is_file() else None}

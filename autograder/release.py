@@ -1,10 +1,13 @@
 """``autograder release``: generate the student notebooks, then prove they grade right.
 
 For each assignment: ``nbgrader generate_assignment`` (source/ -> release/ and
-the gradebook), then a validation run on a throwaway copy of the course with
-two pretend students -- one who handed in the teacher's solutions (full marks
-expected) and one who handed in the release untouched (zero expected, and no
-crash).  One summary line per assignment; exit status 1 if any failed.
+the gradebook), the student bundle beside the notebook (the checker ``nn_utils``
+with freshly published cases, and ``requirements.txt``), then a validation run
+on a throwaway copy of the course with two pretend students -- one who handed
+in the teacher's solutions (full marks expected) and one who handed in the
+release untouched (zero expected, and no crash).  One summary line per
+assignment; exit status 1 if any failed.  The checker is also written as a
+wheel, ``dist/nn_utils-<version>-py3-none-any.whl``.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import time
 from pathlib import Path
 
 from . import demo
+from ._bundle import build_wheel, write_bundle
 from ._students import BuildError
 from ._tools import (ToolError, assignments_in, choose, course_root, error_line, generate,
                      read_records)
@@ -72,6 +76,10 @@ def main(*, course: str = ".", assignments: list[str] | None = None,
         chosen = choose(assignments, assignments_in(root), f"in {root / 'source'}")
     except ToolError as exc:
         return error_line(exc)
+    from . import reference
+    reference.publish()  # the expected values students' checks compare with
+    wheel = build_wheel(root / "dist")
+    print(f"checker for students: {wheel.relative_to(root)}", flush=True)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as scratch:
         for assignment in chosen:
@@ -80,8 +88,10 @@ def main(*, course: str = ".", assignments: list[str] | None = None,
             if problem:
                 good, text = False, f"generate_assignment: {problem}"
             else:
+                bundled = write_bundle(root / "release" / assignment)
                 good, text = _validate(root, Path(scratch) / assignment, assignment,
                                        workers=workers, timeout=timeout)
+                text += f"; beside the notebook: {', '.join(bundled)}"
             failures += not good
             print(f"release {assignment}: {'ok' if good else 'FAILED'} -- {text} "
                   f"({time.monotonic() - started:.0f} s)", flush=True)

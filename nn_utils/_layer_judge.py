@@ -1,14 +1,18 @@
-"""The generic judge of a layer row: observations vs reference maths -> one Verdict.
+"""The generic judge of a layer row: observations vs expected values -> one Verdict.
 
-Pure and numpy-only.  Order of decisions: errors, in-place writes, the forward
-output (then its variants), backward's structure, each gradient element-wise
-against the float64 reference, backward() without argument, and finally each
-gradient against numerical directional derivatives of the student's own forward.
-Fingerprints are only computed after a failure, to name the likely bug.
+Pure and numpy-only, with no reference maths: ``expected`` (output, gradients,
+variants; see ``autograder.reference.layers``) comes from the published cases
+or, while grading, from the grader.  Order of decisions: errors, in-place
+writes, the forward output (then its variants), backward's structure, each
+gradient element-wise against the expected one (a loss: ``backward()`` with its
+default d_out first, then with a random d_out), and finally each gradient
+against numerical directional derivatives of the student's own forward.
+Fingerprints are only tried after a failure, to name the likely bug.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from itertools import permutations
 
 import numpy as np
@@ -91,7 +95,7 @@ def _value_problem(spec, ctx, label, ref, got, *, what_wrong, fallback_bug, extr
                   hint=hint, bug=fp.bug if fp else fallback_bug)
 
 
-def _check_forward(spec, plan, observed):
+def _check_forward(spec, plan, observed, expected):
     fwd = observed["forward"]
     arrays = plan["arrays"]
     if "error" in fwd:
@@ -102,7 +106,7 @@ def _check_forward(spec, plan, observed):
         which = ", ".join(observed["forward_mutated"]) + " (its values changed during the call)"
         return failed(spec.name, f"{spec.signature} changed the caller's array in place",
                       where=which, hint=_MUTATION_HINT, bug="mutates_inputs")
-    ref = spec.reference(arrays)
+    ref = expected["out"]
     if fwd["value"] is None:
         nothing = fwd["desc"] == "None"
         return failed(spec.name, f"{spec.signature} must return "
@@ -110,7 +114,7 @@ def _check_forward(spec, plan, observed):
                       + f", got {fwd['desc']}",
                       hint="did you forget `return`?" if nothing else None,
                       bug="forward_returns_nothing" if nothing else "forward_wrong_type")
-    ctx = context(spec, arrays, plan["d_out"], "out", ref, fwd["value"])
+    ctx = context(spec, arrays, plan["d_out"], expected, "out", ref, fwd["value"])
     problem = _value_problem(spec, ctx, spec.out_name, ref, fwd["value"],
                              what_wrong="is wrong", fallback_bug="wrong_forward",
                              shapes=_shapes_text(plan, d_out=False))
@@ -118,8 +122,7 @@ def _check_forward(spec, plan, observed):
         return problem
     for variant in spec.variants:
         seen = observed.get("variants", {}).get(variant.name, {})
-        v_arrays = plan["variants"][variant.name]
-        v_ref = spec.reference(v_arrays)
+        v_ref = expected["variants"][variant.name]
         if "error" in seen or seen.get("value") is None:
             return failed(spec.name, f"{spec.signature} fails {variant.what}",
                           where=seen.get("error", seen.get("desc")), hint=variant.hint,
@@ -133,7 +136,7 @@ def _check_forward(spec, plan, observed):
     return None
 
 
-def _check_gradients(spec, plan, seen, d_out, label):
+def _check_gradients(spec, plan, seen, d_out, label, expected, refs):
     """Verdict for one backward call, or None; also returns the student's gradients."""
     name, arrays = spec.name, plan["arrays"]
     if "error" in seen:
@@ -159,7 +162,6 @@ def _check_gradients(spec, plan, seen, d_out, label):
     if k == 1 and seen["kind"] != "single":
         return failed(name, f"{label} must return one array d_{spec.returns[0]}, "
                       f"got a {seen['kind']} of {len(items)}", bug="wrong_return_count"), None
-    refs = spec.reference_grad(arrays, d_out)
     slots = [(j, n) for j, n in enumerate(spec.returns) if n is not None]
     got = {n: items[j]["value"] for j, n in slots}
 
@@ -181,7 +183,7 @@ def _check_gradients(spec, plan, seen, d_out, label):
         if got[n] is None:
             return failed(name, f"{label} returned {items[j]['desc']} for d_{n}",
                           hint=f"compute d_{n} and return it", bug="missing_gradient"), None
-        ctx = context(spec, arrays, d_out, n, refs[n], got[n])
+        ctx = context(spec, arrays, d_out, expected, n, refs[n], got[n])
         problem = _value_problem(
             spec, ctx, f"d_{n}", refs[n], got[n], what_wrong="is wrong",
             fallback_bug=f"wrong_d_{n}",
@@ -192,8 +194,11 @@ def _check_gradients(spec, plan, seen, d_out, label):
     return None, got
 
 
-def _check_directional(spec, plan, observed, grads):
-    """Each gradient vs the numerical derivative of the student's own forward."""
+def _check_directional(spec, plan, observed, grads, scale=1.0):
+    """Each gradient vs the numerical derivative of the student's own forward.
+
+    ``scale``: the gradients were returned for d_out / scale (a loss's default call).
+    """
     d_out = plan["d_out"]
     out = np.asarray(observed["forward"]["value"])
     # rounding allowance of float32 at least, or of a coarser type returned: code may
@@ -205,7 +210,7 @@ def _check_directional(spec, plan, observed, grads):
     f_scale = float(np.sum(np.abs(np.asarray(d_out) * out.astype(np.float64))))
     checked = 0
     for n, rows in observed["directional"].items():
-        g = np.asarray(grads[n], dtype=np.float64)
+        g = scale * np.asarray(grads[n], dtype=np.float64)
         norm = float(np.linalg.norm(g))
         for u, h, values in zip(plan["directions"][n], plan["steps"][n], rows):
             if any(v is None for v in values):
@@ -227,24 +232,53 @@ def _check_directional(spec, plan, observed, grads):
     return None, checked
 
 
-def judge_layer(spec, plan: dict, observed: dict) -> Verdict:
+_IGNORES_D_OUT = ("note: backward ignores d_out. That is fine for the loss, the last node "
+                  "of the graph (d_out is 1.0 there); multiplying by d_out would make it "
+                  "composable")
+
+
+def _loss_backward(spec, plan, observed, expected):
+    """A loss: ``backward()`` at its default d_out is the contract; then the random d_out.
+
+    Returns (verdict or None, gradients at the default d_out, note or "").
+    """
+    problem, grads = _check_gradients(spec, plan, observed["backward_default"],
+                                      spec.default_d_out, "backward() without d_out",
+                                      expected, expected["grads_default"])
+    if problem:
+        return problem, None, ""
+    d_out = plan["d_out"]
+    label = f"backward(d_out={d_out:.4g})"
+    seen = observed["backward"]
+    if "error" in seen and seen["error"].startswith("TypeError") and "argument" in seen["error"]:
+        return None, grads, _IGNORES_D_OUT.replace("ignores d_out", "takes no d_out")
+    problem, _ = _check_gradients(spec, plan, seen, d_out, label, expected, expected["grads"])
+    if problem is None:
+        return None, grads, ""
+    same, _ = _check_gradients(spec, plan, seen, spec.default_d_out, label, expected,
+                               expected["grads_default"])
+    return (None, grads, _IGNORES_D_OUT) if same is None else (problem, None, "")
+
+
+def judge_layer(spec, plan: dict, observed: dict, expected: dict) -> Verdict:
     """Decide one run of a layer row (pure; numpy only; the runner turns a malformed
     observation into an "unreadable" verdict)."""
-    problem = _check_forward(spec, plan, observed)
+    problem = _check_forward(spec, plan, observed, expected)
     if problem:
         return problem
-    d_out = plan["d_out"]
-    label = "backward(d_out)" if np.ndim(d_out) else f"backward(d_out={d_out:.4g})"
-    problem, grads = _check_gradients(spec, plan, observed["backward"], d_out, label)
-    if problem:
-        return problem
+    d_out, note, scale = plan["d_out"], "", 1.0
     if spec.default_d_out is not None:
-        problem, _ = _check_gradients(spec, plan, observed["backward_default"],
-                                      spec.default_d_out, "backward() without d_out")
-        if problem:
-            return problem
-    problem, checked = _check_directional(spec, plan, observed, grads)
+        problem, grads, note = _loss_backward(spec, plan, observed, expected)
+        scale = float(d_out) / spec.default_d_out
+    else:
+        label = "backward(d_out)" if np.ndim(d_out) else f"backward(d_out={d_out:.4g})"
+        problem, grads = _check_gradients(spec, plan, observed["backward"], d_out, label,
+                                          expected, expected["grads"])
     if problem:
         return problem
-    return passed(spec.name, f"forward and backward match the reference and "
-                  f"{checked} numerical directional derivatives (seed {plan['seed']})")
+    problem, checked = _check_directional(spec, plan, observed, grads, scale)
+    if problem:
+        return problem
+    verdict = passed(spec.name, f"forward and backward match the expected values and "
+                     f"{checked} numerical directional derivatives (seed {plan['seed']})")
+    return verdict if not note else replace(verdict, message=f"{verdict.message}\n  {note}")

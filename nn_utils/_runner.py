@@ -2,29 +2,35 @@
 
 A check is three small functions:
 
-* ``plan(seed) -> dict``: the inputs the probe will feed the student's code,
-  chosen deterministically from the seed (so a trusted process can rebuild them);
+* ``plan(seed) -> dict``: the inputs the probe feeds the student's code, chosen
+  deterministically from the seed (``None`` where choosing them needs the
+  reference maths: the teacher's side plans those);
 * ``probe(student, plan) -> dict``: calls the student's code and returns plain
   data only (arrays, numbers, strings, shapes, error texts) -- it decides nothing;
-* ``judge(plan, observed) -> Verdict``: a pure function that compares the
-  observations with reference maths and names the likely bug.
+* ``judge(plan, observed, expected) -> Verdict``: a pure function that compares
+  the observations with the expected values and names the likely bug.
 
-Locally all three run in one process.  When grading, the autograder installs a
-*sink*: the probe's observations are handed to it (serialised with
-:mod:`nn_utils.wire`) and the verdict is decided again in a trusted process,
-which rebuilds the plan from the seed instead of trusting the kernel.
+Nothing here computes an answer.  Locally, plan and expected values come from
+the cases the teacher published (:mod:`nn_utils._cases`), so ``seed=`` picks
+one of the published seeds.  While grading, the autograder installs the plans
+it chose for this submission and a *sink*: the probe's observations leave the
+kernel (serialised with :mod:`nn_utils.wire`) and the grader judges them with
+its reference maths, in its own process.  The kernel judges nothing.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from typing import Callable
 
 from ._report import Verdict, unreadable
 
-__all__ = ["Check", "register", "get_check", "run_check", "judge_record",
-           "grading_seed", "set_sink", "checks"]
+__all__ = ["Check", "register", "get_check", "run_check", "judge_with", "grading_seed",
+           "grading_slot", "install_grading", "GRADING_SLOTS"]
+
+#: how many distinct input sets a check has per graded submission: seed= values
+#: fall into these slots (seed % GRADING_SLOTS), each with inputs of its own
+GRADING_SLOTS = 4
 
 
 @dataclass(frozen=True)
@@ -32,14 +38,15 @@ class Check:
     """One row of the check table: how to plan, probe and judge one exercise."""
 
     name: str
-    plan: Callable[[int], dict]
+    plan: Callable[[int], dict] | None
     probe: Callable[[object, dict], dict]
-    judge: Callable[[dict, dict], Verdict]
+    judge: Callable[[dict, dict, dict], Verdict]
     default_seed: int = 0
 
 
 _REGISTRY: dict[str, Check] = {}
-_sink: Callable[[str, int, int | None, dict], None] | None = None
+# while grading: {"plans": {name: {slot: plan}}, "sink": fn(name, seed, user_seed, observed)}
+_grading: dict | None = None
 
 
 def register(check: Check) -> Check:
@@ -56,37 +63,31 @@ def get_check(name: str) -> Check:
     return _REGISTRY[name]
 
 
-def checks() -> list[str]:
-    """Names of every registered check."""
-    from . import _catalogue
-    _catalogue.load_all()
-    return sorted(_REGISTRY)
-
-
-def set_sink(sink: Callable[[str, int, int | None, dict], None] | None) -> None:
-    """Send probe observations to ``sink(name, seed, user_seed, observed)``.
+def install_grading(plans: dict | None, sink: Callable | None) -> None:
+    """Grade instead of judging: take inputs from ``plans[name][slot]`` and hand each
+    probe's observations to ``sink(name, seed, user_seed, observed)``.
 
     Used by the autograder inside the grading kernel; ``None`` restores local
     judging.
     """
-    global _sink
-    _sink = sink
+    global _grading
+    _grading = None if plans is None else {"plans": plans, "sink": sink}
 
 
-def grading_seed(name: str, user_seed: int | None, nonce: str | None = None) -> int:
-    """The seed actually used: the student's, or one derived from a grading nonce.
+def grading_slot(name: str, user_seed: int | None) -> int:
+    """Which of the ``GRADING_SLOTS`` input sets ``check_name(seed=user_seed)`` uses."""
+    base = get_check(name).default_seed if user_seed is None else int(user_seed)
+    return base % GRADING_SLOTS
 
-    While grading, ``NN_UTILS_GRADING_NONCE`` is set in the kernel to a value
-    chosen at grading time, so hidden re-runs use inputs nobody saw in advance;
-    the grader, which judges many submissions at once, passes ``nonce`` instead.
+
+def grading_seed(name: str, user_seed: int | None, nonce: str) -> int:
+    """The seed of the inputs a graded ``check_name(seed=user_seed)`` runs on.
+
+    Derived from a nonce chosen at grading time, so hidden re-runs use inputs
+    nobody saw in advance.
     """
-    check = get_check(name)
-    base = check.default_seed if user_seed is None else int(user_seed)
-    if nonce is None:
-        nonce = os.environ.get("NN_UTILS_GRADING_NONCE")
-    if not nonce:
-        return base
-    digest = hashlib.sha256(f"{nonce}|{name}|{base}".encode()).digest()
+    slot = grading_slot(name, user_seed)
+    digest = hashlib.sha256(f"{nonce}|{name}|{slot}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
 
 
@@ -95,26 +96,32 @@ def grading_seed(name: str, user_seed: int | None, nonce: str | None = None) -> 
 _UNREADABLE = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
 
-def _judge(check: Check, plan: dict, observed: dict) -> Verdict:
+def judge_with(check: Check, plan: dict, observed: dict, expected: dict) -> Verdict:
+    """``check.judge``, with unreadable observations turned into a failed verdict."""
     try:
-        return check.judge(plan, observed)
+        return check.judge(plan, observed, expected)
     except _UNREADABLE as exc:
         return unreadable(check.name, exc)
 
 
-def judge_record(name: str, seed: int, observed: dict) -> Verdict:
-    """Rebuild the plan from ``seed`` and judge ``observed`` (trusted side)."""
-    check = get_check(name)
-    return _judge(check, check.plan(seed), observed)
+def _graded(check: Check, student, seed) -> None:
+    plans = _grading["plans"].get(check.name)
+    if plans is None:
+        print(f"check_{check.name}: not graded in this assignment (nothing recorded)")
+        return
+    plan = plans[grading_slot(check.name, seed)]
+    observed = check.probe(student, plan)
+    _grading["sink"](check.name, plan["seed"], seed, observed)
+    print(f"check_{check.name}: ran on the grader's inputs; the grader judges the result")
 
 
 def run_check(name: str, student, seed: int | None = None) -> None:
     """Run check ``name`` on the student's object: print success or raise CheckFailed."""
     __tracebackhide__ = True
     check = get_check(name)
-    actual = grading_seed(name, seed)
-    plan = check.plan(actual)
+    if _grading is not None:
+        return _graded(check, student, seed)
+    from ._cases import published
+    plan, expected = published(name, check.default_seed if seed is None else seed)
     observed = check.probe(student, plan)
-    if _sink is not None:
-        _sink(name, actual, seed, observed)
-    _judge(check, plan, observed).raise_or_print()
+    judge_with(check, plan, observed, expected).raise_or_print()

@@ -2,8 +2,10 @@
 
 A :class:`LayerSpec` describes one forward/backward exercise as data: its
 arguments and their shapes, which of them get gradients, how to step for
-numerical derivatives, the reference maths (used by the judge only) and the
-fingerprints of common bugs.  :func:`make_plan` turns a row and a seed into the
+numerical derivatives and the fingerprints of common bugs.  It holds no
+reference maths: the values a judge compares with come from the teacher's side
+(``autograder.reference``), either stored at the published seeds or computed
+in the grader.  :func:`make_plan` turns a row and a seed into the
 inputs a probe feeds the student's code.
 """
 from __future__ import annotations
@@ -104,7 +106,7 @@ class Variant:
     """An extra forward call on transformed inputs (e.g. +1000 on all logits).
 
     transform -- fn(arrays) -> arrays (pure numpy); the judge expects the
-    reference output on the transformed arrays, and names ``bug`` otherwise.
+    expected output on the transformed arrays, and names ``bug`` otherwise.
     """
 
     name: str
@@ -119,11 +121,13 @@ class Fingerprint:
     """A likely bug: ``candidate(ctx)`` is what a student with that bug returns.
 
     target -- "out" (forward output), an argument name (its gradient), or "*"
-    (any gradient).  ``ctx`` has: arrays, d_out, dims, out (reference output),
-    grads (reference gradients at d_out), ref (reference for the target), got
-    (the student's value), target, reference_grad(d_out) -> dict.
-    The candidate may have any shape: it is tried when the student's shape is
-    wrong too.  Return None when the fingerprint does not apply.
+    (any gradient).  ``ctx`` has: arrays, d_out, dims, target, got (the student's
+    value), ref (the expected value of the target), out (the expected output),
+    expected (everything the teacher's side stored) and extras (values of named
+    bugs that are no transform of the answer).  A candidate is a transform of
+    these: it never computes the answer itself.  It may have any shape: it is
+    tried when the student's shape is wrong too.  Return None when it does not
+    apply.
     """
 
     bug: str
@@ -140,14 +144,12 @@ class LayerSpec:
     args: tuple                    # tuple[Arg, ...], in forward's order
     dims: dict                     # symbol -> size; distinct primes hide no transposes
     out_shape: tuple               # symbolic; () for a loss (one number)
-    reference: Callable            # fn(arrays) -> float64 output      (judge only)
-    reference_grad: Callable       # fn(arrays, d_out) -> {name: grad} (judge only)
     returns: tuple                 # backward's return order: arg names, None for "no gradient"
     step: Step = LINEAR
     setup: Callable | None = None     # fn(student, arrays) -> object used for one forward+backward
     forward: Callable | None = None   # fn(obj, arrays) -> out; default obj.forward(*args)
     backward: Callable | None = None  # fn(obj, d_out) -> grads; d_out None: call without it
-    default_d_out: float | None = None  # also call backward() with no argument, meaning this d_out
+    default_d_out: float | None = None  # a loss: backward() with no argument is the contract
     variants: tuple = ()
     fingerprints: tuple = ()
     hints: dict = field(default_factory=dict)  # target -> hint when no fingerprint matches

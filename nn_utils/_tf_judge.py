@@ -1,8 +1,9 @@
 """Judges for the TensorFlow checks: numpy only, so the trusted grader never imports TF.
 
-Each judge compares the probe's plain-data observations with the float64
-reference in :mod:`nn_utils._tf_ref` and, on a mismatch, names the likely bug
-by comparing the wrong answer with what known mistakes would have produced.
+Each judge compares the probe's plain-data observations with the expected
+values the teacher's side computed in float64 (``autograder.reference.tf``)
+and, on a mismatch, names the likely bug by comparing the wrong answer with
+transforms of the expected one that known mistakes produce.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import re
 
 import numpy as np
 
-from . import _tf_ref as ref
 from ._report import Verdict, failed, passed
 
 __all__ = ["judge_evaluate", "error_verdict", "guarded", "wrapped_int8"]
@@ -40,9 +40,9 @@ def guarded(check):
     of the grader (records come from a process that ran student code)."""
     def decorate(judge):
         @functools.wraps(judge)
-        def judged(plan, observed):
+        def judged(plan, observed, expected):
             try:
-                return judge(plan, observed)
+                return judge(plan, observed, expected)
             except (AttributeError, IndexError, KeyError, TypeError, ValueError):
                 return failed(check, "the record of this check is malformed",
                               bug="bad_record", hint="run the check again")
@@ -69,15 +69,15 @@ def _evaluate_call(case) -> str:
 
 
 _AXIS_HINT = "take the argmax over the class axis (axis=1), not over the samples (axis=0)"
-_GENERIC_HINT = ("accuracy = 100 * (number of samples whose most probable class, argmax "
-                 "over axis 1, equals Y) / len(Y)")
+_GENERIC_HINT = ("the accuracy is the percentage of samples whose most probable class "
+                 "equals their label Y")
 
 
-def _mistakes(case, theta):
-    """What known mistakes return on this input: rows of (bug id, value in percent
-    units, hint).  A fraction is listed times 100 so rounding is judged alike."""
-    Y = np.asarray(case["Y"], int)
-    n, acc = len(Y), ref.accuracy(theta, case["X"], Y)
+def _mistakes(case, acc):
+    """What known mistakes return on this input, from its expected accuracy: rows of
+    (bug id, value in percent units, hint).  A fraction is listed times 100 so
+    rounding is judged alike."""
+    n = len(case["Y"])
     count = int(round(acc * n / 100))
     wrapped = wrapped_int8(count)
     return (
@@ -102,10 +102,9 @@ def _mistakes(case, theta):
     )
 
 
-def _named_mistake(plan, values, large):
+def _named_mistake(plan, refs, values, large):
     """(bug id, hint) of the known mistake that reproduces every large input's value."""
-    tables = [_mistakes(plan["cases"][i], plan["models"][plan["cases"][i]["model"]])
-              for i in large]
+    tables = [_mistakes(plan["cases"][i], refs[i]) for i in large]
     for row, (bug, _, hint) in enumerate(tables[0]):
         if all(_near(100 * values[i] if bug == "fraction" else values[i], table[row][1])
                for i, table in zip(large, tables)):
@@ -116,25 +115,25 @@ def _named_mistake(plan, values, large):
     return None, _GENERIC_HINT
 
 
-def _scalar_values(plan, results, pair):
+def _scalar_values(plan, results, pair, expected):
     """The returned accuracies as floats, or the verdict on an error or a non-scalar."""
     values = []
     for case, seen in zip(plan["cases"], results):
         call = _evaluate_call(case)
         if "error" in seen:
-            return _pair_shows_axis0(plan, results, pair) or error_verdict(
+            return _pair_shows_axis0(plan, results, pair, expected) or error_verdict(
                 EVALUATE, call, seen["error"])
         value = seen.get("value")
         if value is None or not np.issubdtype(np.asarray(value).dtype, np.number):
             return failed(EVALUATE, "evaluate must return a number", where=call,
                           expected="a number such as 73.5", got=seen.get("desc"),
-                          bug="not_a_number", hint="return the accuracy, e.g. "
-                          "float(100 * correct / len(Y))")
+                          bug="not_a_number", hint="return the accuracy in percent as a "
+                          "Python or numpy number")
         if np.ndim(value) != 0:
             return failed(EVALUATE, "evaluate must return one number, not an array",
                           where=call, expected="a scalar (shape ())", got=seen.get("desc"),
-                          bug="not_scalar", hint="reduce over every sample (np.mean or "
-                          "tf.reduce_mean without axis) and take the argmax over axis 1")
+                          bug="not_scalar", hint="reduce over every sample: the result "
+                          "has no axes left")
         values.append(float(value))
     return values
 
@@ -167,7 +166,7 @@ def _ignored_argument(cases, refs, values):
 
 
 @guarded(EVALUATE)
-def judge_evaluate(plan, observed) -> Verdict:
+def judge_evaluate(plan, observed, expected) -> Verdict:
     """Compare ``evaluate``'s accuracies with the reference, one case at a time.
 
     Case order in the plan: main, other data, other model, pair.
@@ -176,10 +175,10 @@ def judge_evaluate(plan, observed) -> Verdict:
     if len(results) != len(cases):
         return failed(EVALUATE, "the probe's record is incomplete", bug="bad_record")
     pair = len(cases) - 1
-    values = _scalar_values(plan, results, pair)
+    values = _scalar_values(plan, results, pair, expected)
     if isinstance(values, Verdict):
         return values
-    refs = [ref.accuracy(plan["models"][c["model"]], c["X"], c["Y"]) for c in cases]
+    refs = [float(a) for a in expected["accuracies"]]
     wrong = [i for i in range(len(cases)) if not _near(values[i], refs[i])]
     if not wrong:
         changed = [c["name"] for c, seen in zip(cases, results) if seen.get("weights_changed")]
@@ -192,11 +191,11 @@ def judge_evaluate(plan, observed) -> Verdict:
     # On a large input argmax(axis=0) raises (numpy) or compares unequal shapes as
     # False (TensorFlow's ==) and scores 0; only then is the pair's 50 % telling.
     if _near(values[0], 0.0):
-        verdict = _pair_shows_axis0(plan, results, pair)
+        verdict = _pair_shows_axis0(plan, results, pair, expected)
         if verdict:
             return verdict
     first = wrong[0]
-    bug, hint = _named_mistake(plan, values, [i for i in range(len(cases)) if i != pair])
+    bug, hint = _named_mistake(plan, refs, values, [i for i in range(len(cases)) if i != pair])
     if bug is None:
         verdict = _ignored_argument(cases, refs, values)
         if verdict:
@@ -206,18 +205,15 @@ def judge_evaluate(plan, observed) -> Verdict:
                   hint=hint)
 
 
-def _pair_shows_axis0(plan, results, pair):
+def _pair_shows_axis0(plan, results, pair, expected):
     """The axis-0 verdict when the two-sample call scored like argmax(axis=0)."""
     seen, case = results[pair], plan["cases"][pair]
     value = seen.get("value")
     if "error" in seen or value is None or np.ndim(value) != 0:
         return None
-    Y, probabilities = case["Y"], ref.forward(plan["models"][case["model"]], case["X"])[2]
-    axis0 = 100.0 * np.mean(np.argmax(probabilities, axis=0) == Y)
-    if not _near(float(value), axis0):
+    if not _near(float(value), expected["pair_axis0"]):
         return None
     return failed(EVALUATE, "the predictions are taken over the wrong axis",
-                  where=_evaluate_call(case), expected=ref.accuracy(
-                      plan["models"][case["model"]], case["X"], Y),
+                  where=_evaluate_call(case), expected=float(expected["accuracies"][pair]),
                   got=float(value), bug="argmax_axis", hint=_AXIS_HINT)
 

@@ -55,14 +55,6 @@ def _operation(param: str | None) -> dict:
             "backward": backward}
 
 
-def _fp(bug, target, candidate, hint):
-    return Fingerprint(bug, target, candidate, hint)
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 # --- WeightMultiply -------------------------------------------------------
 
 WEIGHT_MULTIPLY = register_layer(FrameworkSpec(
@@ -71,27 +63,27 @@ WEIGHT_MULTIPLY = register_layer(FrameworkSpec(
     args=(Arg("input", ("N", "D")), Arg("param", ("D", "H"))),
     dims={"N": 13, "D": 7, "H": 5},
     out_shape=("N", "H"),
-    reference=lambda a: a["input"] @ a["param"],
-    reference_grad=lambda a, d: {"input": d @ a["param"].T, "param": a["input"].T @ d},
     returns=("input", "param"),
     **_operation("param"),
     fingerprints=(
-        _fp("transposed_param_grad", "param", lambda c: c.ref.T,
-            "param_grad is transposed: it has the weight's shape (num_in, num_out), "
-            "self.input_.T @ output_grad"),
-        _fp("param_grad_averaged", "param", lambda c: c.ref / c.dims["N"],
+        Fingerprint("transposed_param_grad", "param", lambda c: c.ref.T,
+            "param_grad is transposed: it must have the weight's shape (num_in, num_out)"),
+        Fingerprint("param_grad_averaged", "param", lambda c: c.ref / c.dims["N"],
             "do not divide by the batch size here: the matrix product already adds up the "
             "batch, and the loss's gradient carries the 1/N"),
     ),
-    hints={"out": "output = self.input_ @ self.param",
-           "input": "_input_grad = output_grad @ self.param.T, shape (batch, num_in)",
-           "param": "_param_grad = self.input_.T @ output_grad, shape (num_in, num_out)"},
+    hints={"out": "the output has shape (batch, num_out): a matrix product of the input "
+                  "with the parameter",
+           "input": "chain rule: _input_grad depends on output_grad and the parameter, and "
+                    "has the input's shape (batch, num_in)",
+           "param": "chain rule: _param_grad depends on the input kept from forward and "
+                    "output_grad, and has the parameter's shape (num_in, num_out)"},
 ))
 
 
 # --- BiasAdd --------------------------------------------------------------
 
-_SUM_ROWS = "output_grad.sum(axis=0, keepdims=True)"
+_SUM_ROWS = "add output_grad up over the batch rows, keeping the bias's shape (1, num_out)"
 
 BIAS_ADD = register_layer(FrameworkSpec(
     name="bias_add",
@@ -99,31 +91,29 @@ BIAS_ADD = register_layer(FrameworkSpec(
     args=(Arg("input", ("N", "H")), Arg("param", (1, "H"))),
     dims={"N": 11, "H": 7},
     out_shape=("N", "H"),
-    reference=lambda a: a["input"] + a["param"],
-    reference_grad=lambda a, d: {"input": np.array(d, dtype=np.float64),
-                                 "param": np.sum(d, axis=0, keepdims=True)},
     returns=("input", "param"),
     **_operation("param"),
     fingerprints=(
-        _fp("bias_forgotten", "out", lambda c: c.arrays["input"],
-            "the bias is not added: output = self.input_ + self.param"),
-        _fp("bias_grad_not_summed", "param", lambda c: c.d_out,
+        Fingerprint("bias_forgotten", "out", lambda c: c.arrays["input"],
+            "the bias is not added to the input"),
+        Fingerprint("bias_grad_not_summed", "param", lambda c: c.d_out,
             "each bias entry was added to every row, so its gradient is the SUM over the "
             "rows: " + _SUM_ROWS),
-        _fp("bias_grad_flat", "param", lambda c: c.ref.reshape(-1),
-            "keep the bias's row shape (1, num_out): " + _SUM_ROWS),
-        _fp("bias_grad_mean", "param", lambda c: c.ref / c.dims["N"],
+        Fingerprint("bias_grad_flat", "param", lambda c: c.ref.reshape(-1),
+            "keep the bias's row shape (1, num_out), not a flat vector"),
+        Fingerprint("bias_grad_mean", "param", lambda c: c.ref / c.dims["N"],
             "the bias gradient is the sum over the batch, not the mean: " + _SUM_ROWS),
-        _fp("bias_grad_wrong_axis", "param", lambda c: c.d_out.sum(axis=1, keepdims=True),
+        Fingerprint("bias_grad_wrong_axis", "param", lambda c: c.d_out.sum(axis=1, keepdims=True),
             "that sums over the outputs (axis=1); sum over the batch: " + _SUM_ROWS),
-        _fp("bias_grad_wrong_axis", "param", lambda c: c.d_out.sum(axis=1),
+        Fingerprint("bias_grad_wrong_axis", "param", lambda c: c.d_out.sum(axis=1),
             "that sums over the outputs (axis=1); sum over the batch: " + _SUM_ROWS),
-        _fp("bias_grad_one_row", "param", lambda c: c.d_out[:1],
+        Fingerprint("bias_grad_one_row", "param", lambda c: c.d_out[:1],
             "that is the first row of output_grad only; sum all rows: " + _SUM_ROWS),
     ),
-    hints={"out": "output = self.input_ + self.param",
-           "input": "_input_grad = output_grad (slope 1 for every element)",
-           "param": "_param_grad = " + _SUM_ROWS},
+    hints={"out": "the bias row is added to every row of the input",
+           "input": "the output moves one for one with each input element: think about what "
+                    "that does to output_grad",
+           "param": "each bias entry is added to every row: " + _SUM_ROWS},
 ))
 
 
@@ -135,25 +125,26 @@ SIGMOID = register_layer(FrameworkSpec(
     args=(Arg("input", ("N", "H"), sample="logits"),),
     dims={"N": 11, "H": 7},
     out_shape=("N", "H"),
-    reference=lambda a: _sigmoid(a["input"]),
-    reference_grad=lambda a, d: {"input": d * _sigmoid(a["input"]) * (1 - _sigmoid(a["input"]))},
     returns=("input",),
     step=SMOOTH,
     **_operation(None),
     fingerprints=(
-        _fp("sigmoid_exponent_sign", "out", lambda c: _sigmoid(-c.arrays["input"]),
-            "the exponent needs a minus sign: 1 / (1 + np.exp(-x))"),
-        _fp("sigmoid_grad_uses_input", "input",
+        Fingerprint("sigmoid_exponent_sign", "out", lambda c: 1.0 - c.out,
+            "the sign inside the exponent is flipped"),
+        Fingerprint("sigmoid_grad_uses_input", "input",
             lambda c: c.d_out * c.arrays["input"] * (1 - c.arrays["input"]),
-            "sigma'(x) = sigma(x) * (1 - sigma(x)) is written with the sigmoid's OUTPUT: use "
-            "self.output * (1 - self.output) * output_grad, not self.input_"),
-        _fp("sigmoid_grad_missing_factor", "input", lambda c: c.d_out * c.out,
-            "the factor (1 - self.output) is missing: self.output * (1 - self.output)"),
-        _fp("sigmoid_grad_missing_factor", "input", lambda c: c.d_out * (1 - c.out),
-            "the factor self.output is missing: self.output * (1 - self.output)"),
+            "the sigmoid's derivative is written with the sigmoid's OUTPUT (self.output), "
+            "not with its input (self.input_)"),
+        Fingerprint("sigmoid_grad_missing_factor", "input", lambda c: c.d_out * c.out,
+            "a factor of the sigmoid's derivative is missing: it has two factors, both "
+            "written with self.output"),
+        Fingerprint("sigmoid_grad_missing_factor", "input", lambda c: c.d_out * (1 - c.out),
+            "a factor of the sigmoid's derivative is missing: it has two factors, both "
+            "written with self.output"),
     ),
-    hints={"out": "output = 1 / (1 + np.exp(-self.input_))",
-           "input": "_input_grad = self.output * (1 - self.output) * output_grad"},
+    hints={"out": "the logistic function of each input element, between 0 and 1",
+           "input": "chain rule: output_grad times the sigmoid's derivative, which can be "
+                    "written with the sigmoid's output"},
 ))
 
 LINEAR_OP = register_layer(FrameworkSpec(
@@ -162,12 +153,11 @@ LINEAR_OP = register_layer(FrameworkSpec(
     args=(Arg("input", ("N", "H")),),
     dims={"N": 11, "H": 7},
     out_shape=("N", "H"),
-    reference=lambda a: a["input"],
-    reference_grad=lambda a, d: {"input": np.array(d, dtype=np.float64)},
     returns=("input",),
     **_operation(None),
-    hints={"out": "the identity: output = self.input_",
-           "input": "the gradient passes through: return output_grad"},
+    hints={"out": "Linear is the identity function",
+           "input": "the identity's derivative is 1 everywhere: think about what that does "
+                    "to output_grad"},
 ))
 
 
@@ -181,46 +171,38 @@ def _mse_backward(loss, d_out):
     return grad if arr is None else arr * d_out
 
 
-def _mse(a):
-    return float(np.mean((a["prediction"] - a["target"]) ** 2))
-
-
 MEAN_SQUARED_ERROR = register_layer(FrameworkSpec(
     name="mean_squared_error",
     call_text="MeanSquaredError().forward(prediction, target)",
     args=(Arg("prediction", ("N", 1)), Arg("target", ("N", 1), grad=False)),
     dims={"N": 13},
     out_shape=(),
-    reference=_mse,
-    reference_grad=lambda a, d: {"prediction": float(d) * 2.0 * (a["prediction"] - a["target"])
-                                 / len(a["prediction"])},
     returns=("prediction",),
     step=SMOOTH,
     setup=lambda cls, a: cls(),
     forward=lambda loss, a: loss.forward(a["prediction"], a["target"]),
     backward=_mse_backward,
     fingerprints=(
-        _fp("mse_not_averaged", "out", lambda c: c.ref * c.dims["N"],
+        Fingerprint("mse_not_averaged", "out", lambda c: c.ref * c.dims["N"],
             "that is the sum of squares: divide by the batch size (or use np.mean)"),
-        _fp("mse_root", "out", lambda c: np.sqrt(c.ref),
+        Fingerprint("mse_root", "out", lambda c: np.sqrt(c.ref),
             "that is the root of the mean squared error: leave out np.sqrt"),
-        _fp("mse_halved", "out", lambda c: c.ref / 2,
+        Fingerprint("mse_halved", "out", lambda c: c.ref / 2,
             "that is half the mean squared error: no factor 1/2 in this loss"),
-        _fp("mse_per_sample", "out",
-            lambda c: (c.arrays["prediction"] - c.arrays["target"]) ** 2,
+        Fingerprint("mse_per_sample", "out", lambda c: c.extras["per_sample"],
             "return one number, the mean over the batch, not one error per example"),
-        _fp("mse_grad_missing_2", "prediction", lambda c: c.ref / 2,
-            "the derivative of (p - t)**2 is 2 * (p - t): the factor 2 is missing"),
-        _fp("mse_grad_not_averaged", "prediction", lambda c: c.ref * c.dims["N"],
-            "the loss divides by N, so its gradient must too: 2 * (p - t) / N"),
-        _fp("mse_grad_missing_2_and_n", "prediction", lambda c: c.ref * c.dims["N"] / 2,
-            "both the factor 2 and the division by N are missing: 2 * (p - t) / N"),
-        _fp("mse_grad_sign", "prediction", lambda c: -c.ref,
-            "the sign is flipped: the gradient is (prediction - target), not "
-            "(target - prediction), times 2 / N"),
+        Fingerprint("mse_grad_missing_2", "prediction", lambda c: c.ref / 2,
+            "the derivative of a square brings a factor 2: it is missing"),
+        Fingerprint("mse_grad_not_averaged", "prediction", lambda c: c.ref * c.dims["N"],
+            "the loss divides by N, so its gradient must too"),
+        Fingerprint("mse_grad_missing_2_and_n", "prediction", lambda c: c.ref * c.dims["N"] / 2,
+            "both the factor 2 (from the square) and the division by N are missing"),
+        Fingerprint("mse_grad_sign", "prediction", lambda c: -c.ref,
+            "the sign is flipped: differentiate with respect to the prediction"),
     ),
-    hints={"out": "loss = np.mean((prediction - target) ** 2)",
-           "prediction": "_input_grad = 2 * (self.prediction - self.target) / N"},
+    hints={"out": "one number: the mean over the batch of the squared differences",
+           "prediction": "_input_grad has the prediction's shape and depends on prediction, "
+                         "target and the batch size N"},
 ))
 
 
@@ -268,18 +250,15 @@ DENSE = FrameworkSpec(
     args=(Arg("input", ("N", "D")), Arg("W", ("D", "H")), Arg("B", (1, "H"))),
     dims={"N": 13, "D": 7, "H": 5},
     out_shape=("N", "H"),
-    reference=lambda a: a["input"] @ a["W"] + a["B"],
-    reference_grad=lambda a, d: {"input": d @ a["W"].T, "W": a["input"].T @ d,
-                                 "B": np.sum(d, axis=0, keepdims=True)},
     returns=("input", "W", "B"),
     setup=_dense_setup, forward=lambda layer, a: layer.forward(a["input"]),
     backward=_dense_backward,
     fingerprints=(
-        _fp("dense_no_bias", "out", lambda c: c.arrays["input"] @ c.arrays["W"],
-            "the bias is not applied: operations = [WeightMultiply(weights), "
-            "BiasAdd(bias), self.activation]"),
+        Fingerprint("dense_no_bias", "out", lambda c: c.out - c.arrays["B"],
+            "the bias is not applied: self.operations needs a BiasAdd between the weight "
+            "multiplication and the activation"),
     ),
-    hints={"out": "operations = [WeightMultiply(weights), BiasAdd(bias), self.activation]"},
+    hints={"out": "self.operations applies the weights, then the bias, then the activation"},
 )
 
 
@@ -309,9 +288,9 @@ def _dense_probe(layer_class, plan: dict) -> dict:
     return observed
 
 
-_SETUP = ("in _setup_layer: rng = np.random.default_rng(self.seed); self.params = "
-          "[weights (num_in, neurons), bias (1, neurons)]; self.operations = "
-          "[WeightMultiply(weights), BiasAdd(bias), self.activation]")
+_SETUP = ("in _setup_layer: draw the weights with a generator seeded by self.seed; "
+          "self.params holds weights (num_in, neurons) and bias (1, neurons); "
+          "self.operations uses those very arrays, then the activation")
 
 
 def _judge_setup(plan: dict, setups: list):
@@ -368,8 +347,8 @@ def _judge_setup(plan: dict, setups: list):
     return None
 
 
-def _dense_judge(plan: dict, observed: dict):
-    return _judge_setup(plan, observed["setup"]) or judge_layer(DENSE, plan, observed)
+def _dense_judge(plan: dict, observed: dict, expected: dict):
+    return _judge_setup(plan, observed["setup"]) or judge_layer(DENSE, plan, observed, expected)
 
 
 register(Check("dense", plan=_dense_plan, probe=_dense_probe, judge=_dense_judge))

@@ -2,7 +2,9 @@
 
 ``neural_network`` builds the student's network and compares the gradients of
 ``train_batch`` with numerical directional derivatives of the student's own
-loss (the engine's steps and tolerance), one random direction per parameter.
+loss (the engine's steps and tolerance), one random direction per parameter;
+it needs no expected values.  ``sgd`` compares with the expected parameters
+after one step, stored by the teacher's side.
 ``sgd`` and ``trainer`` run the student's class against stand-in networks that
 record every call, so the judge sees exactly which rows were trained, when the
 optimiser stepped, when validation happened and which model was kept.
@@ -65,6 +67,9 @@ def _network_probe(make_network, plan: dict) -> dict:
     out["grads"] = grads.get("value", [])
     out["shapes"] = [list(np.shape(p)) for p in params]
     loss_of = lambda: float(net.loss.forward(net.forward(X.copy()), y.copy()))  # noqa: E731
+    # the network's own loss at the unmoved parameters: what train_batch must return
+    again = call(loss_of)
+    out["own_loss"] = again.get("value")
     rows = []
     for p, original, u in zip(params, before, _directions(plan["direction_seed"],
                                                           [b.shape for b in before])):
@@ -85,7 +90,7 @@ _NET_ORDER = ("forward feeds each layer's output to the next layer, in order; ba
               "starts from self.loss.backward() and visits reversed(self.layers)")
 
 
-def _network_judge(plan: dict, observed: dict):
+def _network_judge(plan: dict, observed: dict, expected: dict):
     name = "neural_network"
     stage = observed.get("stage")
     if stage == "make":
@@ -102,16 +107,10 @@ def _network_judge(plan: dict, observed: dict):
                       expected=f"shape ({n}, 1)", got=observed["prediction_desc"],
                       hint=_NET_ORDER + "; return the last layer's output", bug="wrong_forward")
     loss = observed["loss"]
-    expected = float(np.mean((pred.astype(np.float64) - plan["y"]) ** 2))
     if loss is None or loss.size != 1:
         return failed(name, "train_batch must return the loss (one number)",
-                      got=observed["loss_desc"], hint="return self.loss.forward(predictions, "
-                      "y_batch)", bug="train_batch_returns_nothing")
-    if abs(float(loss.reshape(())) - expected) > 1e-6 * (1 + abs(expected)):
-        return failed(name, "train_batch returned a value that is not the batch's loss",
-                      expected=expected, got=float(loss.reshape(())),
-                      hint="return self.loss.forward(self.forward(x_batch), y_batch)",
-                      bug="wrong_loss_value")
+                      got=observed["loss_desc"], hint="return the value of the network's "
+                      "loss on this batch", bug="train_batch_returns_nothing")
     shapes, grads = observed["shapes"], observed["grads"]
     if not shapes:
         return failed(name, "the network has no parameters after forward",
@@ -121,6 +120,13 @@ def _network_judge(plan: dict, observed: dict):
         return failed(name, "train_batch changed the parameters",
                       hint="train_batch only computes gradients; SGD.step() moves the "
                            "parameters", bug="train_batch_updates")
+    own = observed.get("own_loss")
+    if own is None or abs(float(loss.reshape(())) - own) > 1e-6 * (1 + abs(own)):
+        return failed(name, "train_batch returned a value that is not the batch's loss",
+                      expected=f"{own:.6g}, your self.loss on your forward's predictions"
+                      if own is not None else "a number", got=float(loss.reshape(())),
+                      hint="return what self.loss gives for this batch's predictions and "
+                           "targets", bug="wrong_loss_value")
     got_shapes = [None if g is None else list(g.shape) for g in grads]
     if got_shapes != shapes:
         return failed(name, "param_grads() does not match params() after train_batch",
@@ -194,40 +200,41 @@ def _sgd_probe(sgd_class, plan: dict) -> dict:
                               zip(net.held_grads, plan["grads"])]}
 
 
-def _sgd_judge(plan: dict, observed: dict):
+def _sgd_judge(plan: dict, observed: dict, expected: dict):
     name = "sgd"
     if "error" in observed:
         what = "SGD(lr=...)" if observed["stage"] == "constructor" else "step()"
         return failed(name, f"{what} raised an error", where=observed["error"],
-                      hint="loop over zip(self.net.params(), self.net.param_grads()) -- "
-                           "both are methods, call them", bug="step_error")
+                      hint="self.net.params() and self.net.param_grads() are methods: call "
+                           "them, and walk through both together", bug="step_error")
     if any(observed["grads_changed"]):
-        return failed(name, "step() changed the gradients", hint="only the parameters move: "
-                      "param -= self.lr * grad", bug="mutates_grads")
-    lr, before, grads = plan["lr"], plan["params"], plan["grads"]
-    after = observed["params"]
-    ok = [np.allclose(a, p - lr * g, rtol=1e-6, atol=1e-9)
-          for a, p, g in zip(after, before, grads)]
+        return failed(name, "step() changed the gradients", hint="only the parameters move; "
+                      "leave the gradients as they are", bug="mutates_grads")
+    lr, before = plan["lr"], plan["params"]
+    after, want = observed["params"], expected["after"]
+    ok = [np.allclose(a, w, rtol=1e-6, atol=1e-9) for a, w in zip(after, want)]
     if all(ok):
         return passed(name, f"step() moved all {len(ok)} parameters by -lr * grad in place "
                             f"(seed {plan['seed']})")
     if all(np.array_equal(a, p) for a, p in zip(after, before)):
         return failed(name, "step() left the network's parameters unchanged",
-                      hint="update the arrays in place: param -= self.lr * grad "
-                           "(param = param - ... only rebinds a local name)", bug="rebinds_param")
-    candidates = (("sgd_sign", lambda p, g: p + lr * g,
-                   "move against the gradient: param -= self.lr * grad"),
-                  ("sgd_ignores_lr", lambda p, g: p - g,
-                   "scale the step by the learning rate: param -= self.lr * grad"))
+                      hint="update the arrays in place (an augmented assignment or a slice): "
+                           "`param = param - ...` only rebinds a local name",
+                      bug="rebinds_param")
+    # the known mistakes, as transforms of the expected parameters
+    candidates = (("sgd_sign", lambda p, w: 2 * p - w,
+                   "move against the gradient, not along it"),
+                  ("sgd_ignores_lr", lambda p, w: p - (p - w) / lr,
+                   "scale the step by the learning rate self.lr"))
     for bug, update, hint in candidates:
-        if all(np.allclose(a, update(p, g)) for a, p, g in zip(after, before, grads)):
+        if all(np.allclose(a, update(p, w)) for a, p, w in zip(after, before, want)):
             return failed(name, "step() moved the parameters the wrong way", hint=hint, bug=bug)
     first = ok.index(False)
     return failed(name, "a parameter was not updated correctly",
                   where=f"parameter {first} of params(), shape {before[first].shape}",
-                  expected=before[first] - lr * grads[first], got=after[first],
-                  hint="every parameter moves: param -= self.lr * grad, for all pairs of "
-                       "zip(self.net.params(), self.net.param_grads())",
+                  expected=want[first], got=after[first],
+                  hint="every parameter moves against its own gradient, scaled by the "
+                       "learning rate: pair each of self.net.params() with its gradient",
                   bug="sgd_partial" if any(ok) else "sgd_wrong_update")
 
 
@@ -279,7 +286,7 @@ def _trainer_probe(trainer_class, plan: dict) -> dict:
             for run, script in plan["scripts"].items()}
 
 
-def _trainer_judge(plan: dict, observed: dict):
+def _trainer_judge(plan: dict, observed: dict, expected: dict):
     from ._trainer_judge import judge_trainer
     return judge_trainer(plan, observed)
 

@@ -7,21 +7,20 @@ rows, so adding a layer means adding a row, never a new check function.
 
 How to add a row (e.g. a ``Sigmoid`` of a numpy mini-framework)::
 
-    def _sigmoid(a):
-        return 1 / (1 + np.exp(-a["inputs"]))
-
     SIGMOID = register_layer(LayerSpec(
         name="sigmoid",                        # check name; add it to _catalogue.py
         args=(Arg("inputs", ("N", "H")),),     # forward's arguments, symbolic shapes
         dims={"N": 7, "H": 5},                 # distinct primes: transposes cannot pass
         out_shape=("N", "H"),                  # () for a loss that returns one number
-        reference=_sigmoid,                    # float64 maths, judge side only
-        reference_grad=lambda a, d: {"inputs": d * _sigmoid(a) * (1 - _sigmoid(a))},
         returns=("inputs",),                   # backward's return order; None = no gradient
         step=SMOOTH,                           # LINEAR, kink(margin) or SMOOTH
         setup=lambda cls, a: cls(),            # the student passed a class: a fresh object
         fingerprints=(Fingerprint("bug_id", "inputs", lambda ctx: ..., "hint"),),
     ))
+
+and its reference maths -- teacher side only -- as a row of
+``autograder/reference/layers.py``; ``autograder release`` then publishes the
+expected values at the published seeds into ``nn_utils/cases/``.
 
 Adapters, when the exercise's calling convention is not ``obj.forward(*args)``
 / ``obj.backward(d_out) -> grads in `returns` order``:
@@ -38,11 +37,13 @@ Adapters, when the exercise's calling convention is not ``obj.forward(*args)``
 Other fields: ``Arg(sample=...)`` picks a sampler ("normal", "away_from_zero"
 for kinks, "one_hot", "logits", "positive" or a function); ``Arg(grad=False)``
 for inputs without a gradient (labels, targets); ``default_d_out`` for losses
-whose ``backward()`` is also called with no argument; ``variants`` for extra
+whose ``backward()`` is called with no argument (the contract; a random d_out
+is tried too, and ignoring it passes with a note); ``variants`` for extra
 forward calls (e.g. +1000 on logits); ``hints`` for the message when no
 fingerprint matches.  Generic fingerprints (sign, d_out ignored, x N, / N,
 transpose, d_out unchanged, zeros) apply to every row; list only the
-layer-specific ones.  ``TABLE[name].with_dims(...)`` gives the row at other
+layer-specific ones.  A fingerprint is a transform of the expected values in
+``ctx`` and a hint names the idea, never a line of the solution.  ``TABLE[name].with_dims(...)`` gives the row at other
 sizes.
 """
 from __future__ import annotations
@@ -65,7 +66,7 @@ TABLE: dict[str, LayerSpec] = {}
 
 
 def layer_check(spec: LayerSpec) -> Check:
-    """The plan/probe/judge triple of one row (not registered)."""
+    """The plan/probe/judge of one row (not registered)."""
     return Check(spec.name, plan=partial(make_plan, spec), probe=partial(probe_layer, spec),
                  judge=partial(judge_layer, spec))
 
@@ -79,56 +80,45 @@ def register_layer(spec: LayerSpec) -> LayerSpec:
 
 # --- affine ---------------------------------------------------------------
 
-def _affine(a):
-    return a["inputs"] @ a["weight"] + a["bias"]
-
-
-def _affine_grad(a, d):
-    d = np.asarray(d, dtype=np.float64)
-    return {"inputs": d @ a["weight"].T, "weight": a["inputs"].T @ d, "bias": d.sum(axis=0)}
-
-
 AFFINE = register_layer(LayerSpec(
     name="affine",
     args=(Arg("inputs", ("N", "D")), Arg("weight", ("D", "H")), Arg("bias", ("H",))),
     dims={"N": 13, "D": 7, "H": 5},
     out_shape=("N", "H"),
-    reference=_affine, reference_grad=_affine_grad,
     returns=("inputs", "weight", "bias"),
     fingerprints=(
-        Fingerprint("forgot_bias", "out", lambda c: c.arrays["inputs"] @ c.arrays["weight"],
-                    "the bias is missing: out = inputs @ weight + bias"),
+        Fingerprint("forgot_bias", "out", lambda c: c.out - c.arrays["bias"],
+                    "the bias is missing: it is added to every row of the output"),
         Fingerprint("transposed_d_weight", "weight", lambda c: c.ref.T,
-                    "d_weight looks transposed: use inputs.T @ d_out (shape (D, H))"),
-        Fingerprint("d_weight_from_output", "weight",
-                    lambda c: (c.arrays["inputs"] @ c.arrays["weight"]
-                               + c.arrays["bias"]).T @ c.d_out,
-                    "d_weight uses the forward output: it needs the forward inputs, "
-                    "inputs.T @ d_out"),
+                    "d_weight looks transposed: it must have the weight's shape (D, H)"),
+        Fingerprint("d_weight_from_output", "weight", lambda c: c.out.T @ c.d_out,
+                    "d_weight uses the forward output: it depends on the forward inputs "
+                    "(keep them from forward) and on d_out"),
         Fingerprint("transposed_d_inputs", "inputs", lambda c: c.ref.T,
-                    "d_inputs looks transposed: use d_out @ weight.T (shape (N, D))"),
+                    "d_inputs looks transposed: it must have the shape of inputs (N, D)"),
         Fingerprint("d_bias_mean", "bias", lambda c: c.ref / c.dims["N"],
                     "d_bias is the SUM of d_out over the batch (axis 0), not the mean"),
         Fingerprint("d_bias_wrong_axis", "bias", lambda c: c.d_out.sum(axis=1),
-                    "sum d_out over the batch axis: d_out.sum(axis=0)"),
+                    "that reduces over the output units; reduce over the batch axis instead"),
         Fingerprint("d_bias_one_row", "bias", lambda c: c.d_out[0],
-                    "d_bias uses one row of d_out only: sum over all rows, d_out.sum(axis=0)"),
+                    "d_bias uses one row of d_out only: every row of the batch contributes"),
         Fingerprint("d_bias_not_summed", "bias", lambda c: c.d_out,
-                    "d_bias must be summed over the batch: d_out.sum(axis=0)"),
+                    "d_bias must have the bias's shape (H,): each bias entry is added to every "
+                    "row, so its gradient collects d_out from all of them"),
     ),
-    hints={"out": "out = inputs @ weight + bias",
-           "inputs": "d_inputs = d_out @ weight.T", "weight": "d_weight = inputs.T @ d_out",
-           "bias": "d_bias = d_out.sum(axis=0)"},
+    hints={"out": "out has shape (N, H): the inputs times the weights, plus the bias",
+           "inputs": "chain rule: d_inputs depends on d_out and the weights, and has the "
+                     "shape of inputs (N, D)",
+           "weight": "chain rule: d_weight depends on the forward inputs and d_out, and has "
+                     "the weight's shape (D, H)",
+           "bias": "d_bias has the bias's shape (H,): each bias entry affects every row of "
+                   "the output"},
 ))
 
 
 # --- ReLU -----------------------------------------------------------------
 
 _MARGIN = 0.1  # inputs keep |x| >= 0.1, so neither the step nor the convention at 0 matters
-
-
-def _relu_grad(a, d):
-    return {"inputs": np.asarray(d, dtype=np.float64) * (a["inputs"] > 0)}
 
 
 def _leaky_slope(x, values):
@@ -144,13 +134,13 @@ def _leaky_slope(x, values):
 def _leaky_forward(c):
     x = c.arrays["inputs"]
     slope = _leaky_slope(x, c.got)
-    return None if slope is None else np.where(x > 0, x, slope * x)
+    return None if slope is None else c.out + slope * (x - c.out)
 
 
 def _leaky_backward(c):
     x, d = c.arrays["inputs"], np.asarray(c.d_out)
     slope = _leaky_slope(x, np.asarray(c.got) * x / d)
-    return None if slope is None else d * np.where(x > 0, 1.0, slope)
+    return None if slope is None else c.ref + slope * (d - c.ref)
 
 
 RELU = register_layer(LayerSpec(
@@ -158,71 +148,43 @@ RELU = register_layer(LayerSpec(
     args=(Arg("inputs", ("N", "H"), sample="away_from_zero"),),
     dims={"N": 11, "H": 7},
     out_shape=("N", "H"),
-    reference=lambda a: np.maximum(a["inputs"], 0.0), reference_grad=_relu_grad,
     returns=("inputs",),
     step=kink(_MARGIN),
     fingerprints=(
         Fingerprint("relu_abs", "out", lambda c: np.abs(c.arrays["inputs"]),
                     "that is |x|: ReLU keeps positive values and sets negative ones to 0"),
         Fingerprint("relu_min", "out", lambda c: np.minimum(c.arrays["inputs"], 0),
-                    "that keeps the negative part: use np.maximum(inputs, 0)"),
+                    "that keeps the negative part: ReLU keeps the positive part"),
         Fingerprint("relu_identity", "out", lambda c: c.arrays["inputs"],
-                    "negative inputs must become 0: np.maximum(inputs, 0)"),
+                    "negative inputs must become 0"),
         Fingerprint("leaky_relu", "out", _leaky_forward,
                     "that is a leaky ReLU: negative inputs must give exactly 0"),
-        Fingerprint("relu_forgets_d_out", "inputs",
-                    lambda c: (c.arrays["inputs"] > 0).astype(float),
-                    "that is only the mask (inputs > 0): multiply it by d_out"),
+        Fingerprint("relu_forgets_d_out", "inputs", lambda c: c.ref / c.d_out,
+                    "that is only ReLU's local derivative: multiply it by the incoming "
+                    "gradient d_out (chain rule)"),
         Fingerprint("relu_mask_from_d_out", "inputs",
                     lambda c: c.d_out * (c.d_out > 0),
-                    "the mask must come from the forward inputs (inputs > 0), not from d_out"),
-        Fingerprint("relu_wrong_sign_mask", "inputs",
-                    lambda c: c.d_out * (c.arrays["inputs"] < 0),
-                    "the mask is inverted: pass d_out where inputs > 0, zero elsewhere"),
-        Fingerprint("relu_abs", "inputs", lambda c: c.d_out * np.sign(c.arrays["inputs"]),
+                    "which entries pass must depend on the forward inputs, not on d_out"),
+        Fingerprint("relu_wrong_sign_mask", "inputs", lambda c: c.d_out - c.ref,
+                    "the mask is inverted: the gradient flows where the input was positive"),
+        Fingerprint("relu_abs", "inputs", lambda c: 2 * c.ref - c.d_out,
                     "that is the derivative of |x|: ReLU's derivative is 0 for negative inputs"),
         Fingerprint("leaky_relu", "inputs", _leaky_backward,
                     "that is a leaky ReLU's gradient: it must be exactly 0 for negative inputs"),
     ),
-    hints={"out": "out = np.maximum(inputs, 0)", "inputs": "d_inputs = d_out * (inputs > 0)"},
+    hints={"out": "ReLU keeps positive inputs and replaces negative ones by 0",
+           "inputs": "chain rule: d_inputs is d_out times ReLU's local derivative, which "
+                     "depends on the sign of the forward inputs"},
 ))
 
 
 # --- categorical cross-entropy --------------------------------------------
 
-def _softmax(logits, axis=1):
-    z = logits - logits.max(axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-def _log_softmax(logits, axis=1):
-    z = logits - logits.max(axis=axis, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
-
-
-def _ce(a):
-    return float(-np.sum(a["labels"] * _log_softmax(a["logits"])) / len(a["logits"]))
-
-
-def _ce_grad(a, d):
-    n = len(a["logits"])
-    return {"logits": float(d) * (_softmax(a["logits"]) - a["labels"]) / n}
-
-
-def _ce_batch_axis(c):
-    n = len(c.arrays["logits"])
-    return float(-np.sum(c.arrays["labels"] * _log_softmax(c.arrays["logits"], axis=0)) / n)
-
-
-def _ce_grad_batch_axis(c):
-    n = len(c.arrays["logits"])
-    return float(c.d_out) * (_softmax(c.arrays["logits"], axis=0) - c.arrays["labels"]) / n
-
-
 def _ce_grad_probs(c):
-    n = len(c.arrays["logits"])
-    return -float(c.d_out) * c.arrays["labels"] / _softmax(c.arrays["logits"]) / n
+    # the gradient w.r.t. the probabilities, rebuilt from the expected d_logits
+    n, d, labels = c.dims["N"], float(c.d_out), c.arrays["labels"]
+    probs = c.ref * n / d + labels
+    return -d * labels / probs / n
 
 
 _NO_SHIFT = ("subtract each row's maximum logit before np.exp (softmax is unchanged, "
@@ -234,7 +196,6 @@ CROSS_ENTROPY = register_layer(LayerSpec(
           Arg("labels", ("N", "K"), sample="one_hot", grad=False)),
     dims={"N": 11, "K": 7},
     out_shape=(), out_name="the loss",
-    reference=_ce, reference_grad=_ce_grad,
     returns=("logits", None),
     step=SMOOTH,
     default_d_out=1.0,
@@ -248,18 +209,19 @@ CROSS_ENTROPY = register_layer(LayerSpec(
                     "the loss is summed over the batch: return the mean (divide by N)"),
         Fingerprint("loss_mean_over_NK", "out", lambda c: c.ref / c.dims["K"],
                     "the loss is averaged over N*K entries: sum over classes, mean over samples"),
-        Fingerprint("per_sample_loss", "out",
-                    lambda c: -np.sum(c.arrays["labels"] * _log_softmax(c.arrays["logits"]),
-                                      axis=1),
+        Fingerprint("per_sample_loss", "out", lambda c: c.extras["per_sample"],
                     "return one number, the mean loss over the batch, not one loss per sample"),
-        Fingerprint("softmax_wrong_axis", "out", _ce_batch_axis,
+        Fingerprint("softmax_wrong_axis", "out", lambda c: c.extras["loss_batch_axis"],
                     "softmax must normalise over the classes (axis=1), not over the batch"),
-        Fingerprint("softmax_wrong_axis", "logits", _ce_grad_batch_axis,
+        Fingerprint("softmax_wrong_axis", "logits",
+                    lambda c: float(c.d_out) * c.extras["grad_batch_axis"],
                     "softmax must normalise over the classes (axis=1), not over the batch"),
         Fingerprint("gradient_wrt_probabilities", "logits", _ce_grad_probs,
-                    "that is the gradient w.r.t. the probabilities; w.r.t. the logits it is "
-                    "(probs - labels) / N * d_out"),
+                    "that is the gradient w.r.t. the probabilities: differentiate through "
+                    "the softmax too (the gradient w.r.t. the logits is much simpler)"),
     ),
-    hints={"out": "loss = -sum(labels * log(softmax(logits))) / N",
-           "logits": "d_logits = (softmax(logits) - labels) / N * d_out"},
+    hints={"out": "the loss is one number: the mean over the N samples of minus the log "
+                  "of the probability given to the true class",
+           "logits": "d_logits has the shape of logits (N, K) and depends on the softmax "
+                     "probabilities, the labels and the batch size N"},
 ))

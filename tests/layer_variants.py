@@ -146,7 +146,7 @@ class AffineDBiasMean(AffineDot):
         return d_x, d_w, d_out.mean(axis=0)
 
 
-@buggy("affine", "d_bias_wrong_axis", "axis=0")
+@buggy("affine", "d_bias_wrong_axis", "batch axis")
 class AffineDBiasWrongAxis(AffineDot):
     def backward(self, d_out):
         d_x, d_w, _ = super().backward(d_out)
@@ -160,7 +160,7 @@ class AffineDBiasOneRow(AffineDot):
         return d_x, d_w, d_out[0]
 
 
-@buggy("affine", "d_bias_not_summed", "summed over the batch")
+@buggy("affine", "d_bias_not_summed", "collects d_out from all")
 class AffineDBiasNotSummed(AffineDot):
     def backward(self, d_out):
         d_x, d_w, _ = super().backward(d_out)
@@ -341,13 +341,13 @@ class ReluLoops:
         return d
 
 
-@buggy("relu", "relu_forgets_d_out", "multiply it by d_out")
+@buggy("relu", "relu_forgets_d_out", "multiply it by the incoming gradient")
 class ReluForgetsDOut(ReluMaximum):
     def backward(self, d_out):
         return (self.cache > 0).astype(float)
 
 
-@buggy("relu", "relu_mask_from_d_out", "not from d_out")
+@buggy("relu", "relu_mask_from_d_out", "not on d_out")
 class ReluMaskFromDOut(ReluMaximum):
     def backward(self, d_out):
         return d_out * (d_out > 0)
@@ -599,8 +599,10 @@ class CEMissingOneOverN(CEStable):
         return d_out * (probs - labels), None
 
 
-@buggy("cross_entropy", "ignores_d_out", "d_out")
-class CEIgnoresDOut(CEStable):
+@correct("cross_entropy")
+class CEHandoutIgnoresDOut(CEStable):
+    """The handout's own answer: the loss is the last node, so d_out is left out."""
+
     def backward(self, d_out=1.0):
         probs, labels = self.cache
         return (probs - labels) / labels.shape[0], None

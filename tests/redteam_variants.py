@@ -322,7 +322,7 @@ class ReluVectorize:
 
 
 # -- relu bugs -------------------------------------------------------------------
-@buggy("relu", "not from d_out", "relu_mask_from_d_out")
+@buggy("relu", "not on d_out", "relu_mask_from_d_out")
 class ReluBackwardDOutGreaterZero:
     """A mask of 1.0/0.0 taken from d_out instead of the inputs (no multiply)."""
 

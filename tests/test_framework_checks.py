@@ -8,25 +8,16 @@ import pytest
 
 import nn_utils
 from nn_utils import CheckFailed, wire
-from nn_utils._runner import get_check, judge_record
+from nn_utils._runner import get_check
+from teacher import CHECKERS as _ALL, judge, judge_record, verdict
 
 from framework_variants import BUGGY, CORRECT, REF
 
-CHECKERS = {
-    "weight_multiply": nn_utils.check_weight_multiply, "bias_add": nn_utils.check_bias_add,
-    "sigmoid": nn_utils.check_sigmoid, "linear": nn_utils.check_linear,
-    "mean_squared_error": nn_utils.check_mean_squared_error, "dense": nn_utils.check_dense,
-    "neural_network": nn_utils.check_neural_network, "sgd": nn_utils.check_sgd,
-    "trainer": nn_utils.check_trainer,
-}
+CHECKERS = {name: _ALL[name] for name in (
+    "weight_multiply", "bias_add", "sigmoid", "linear", "mean_squared_error", "dense",
+    "neural_network", "sgd", "trainer")}
 SEEDS = range(12)
 _ids = [f"{b.check}-{b.name}" for b in BUGGY]
-
-
-def verdict(name, student, seed):
-    check = get_check(name)
-    plan = check.plan(seed)
-    return check.judge(plan, check.probe(student, plan))
 
 
 def _name(student):
@@ -70,7 +61,7 @@ def test_wire_round_trip_gives_the_same_verdict(bug):
         plan = check.plan(3)
         observed = check.probe(student, plan)
         decoded = wire.loads(wire.dumps(observed))
-        assert judge_record(bug.check, 3, decoded) == check.judge(plan, observed)
+        assert judge_record(bug.check, 3, decoded) == judge(bug.check, plan, observed)
 
 
 def test_every_check_has_correct_styles_and_bugs():

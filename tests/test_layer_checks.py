@@ -8,22 +8,23 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import nn_utils
+from autograder import reference
 from nn_utils import CheckFailed, wire
-from nn_utils._runner import get_check, judge_record
+from nn_utils._runner import get_check
+from teacher import CHECKERS as _ALL, judge, judge_record, plan as plan_of
 from nn_utils.layers import TABLE, layer_check
 
 from layer_variants import (BUGGY, CORRECT, AffineDot, AffineTransposedDWeight, CEStable,
                             ReluMaximum)
 
-CHECKERS = {"affine": nn_utils.check_affine, "relu": nn_utils.check_relu,
-            "cross_entropy": nn_utils.check_cross_entropy}
+CHECKERS = {name: _ALL[name] for name in ("affine", "relu", "cross_entropy")}
 SEEDS = range(20)
 
 
 def verdict(name, student, seed):
     check = get_check(name)
     plan = check.plan(seed)
-    return check.judge(plan, check.probe(student, plan))
+    return judge(name, plan, check.probe(student, plan))
 
 
 def failure(name, student, seed=0) -> CheckFailed:
@@ -37,7 +38,8 @@ def failure(name, student, seed=0) -> CheckFailed:
 def test_correct_styles_pass_over_many_seeds(name, cls, capsys):
     for seed in SEEDS:
         CHECKERS[name](cls(), seed=seed)
-    lines = capsys.readouterr().out.strip().splitlines()
+    lines = [line for line in capsys.readouterr().out.strip().splitlines()
+             if not line.startswith("  note:")]
     assert len(lines) == len(SEEDS)
     assert all(line.startswith(f"{name}: ") for line in lines)
 
@@ -104,7 +106,7 @@ def test_wire_round_trip_gives_the_same_verdict(name, cls):
     text = wire.dumps(observed)
     assert '"__repr__"' not in text  # plain data only: nothing had to be left out
     decoded = wire.loads(text)
-    assert judge_record(name, 3, decoded) == check.judge(plan, observed)
+    assert judge_record(name, 3, decoded) == judge(name, plan, observed)
 
 
 def test_malformed_observation_is_a_verdict_not_a_crash():
@@ -155,7 +157,7 @@ def test_each_check_is_fast(name, cls, capsys):
 def _timed_check(check, student, seed=0):
     start = time.perf_counter()
     plan = check.plan(seed)
-    result = check.judge(plan, check.probe(student, plan))
+    result = check.judge(plan, check.probe(student, plan), reference.expected(check.name, plan))
     return result, time.perf_counter() - start
 
 
@@ -206,8 +208,6 @@ def _framework_rows():
     multiply = LayerSpec(
         name="weight_multiply", args=(Arg("inputs", ("N", "D")), Arg("weight", ("D", "H"))),
         dims={"N": 7, "D": 5, "H": 3}, out_shape=("N", "H"),
-        reference=lambda a: a["inputs"] @ a["weight"],
-        reference_grad=lambda a, d: {"inputs": d @ a["weight"].T, "weight": a["inputs"].T @ d},
         returns=("inputs", "weight"),
         setup=lambda make, a: make(a["weight"]),
         forward=lambda op, a: op.forward(a["inputs"]),
@@ -215,23 +215,34 @@ def _framework_rows():
     mse = LayerSpec(
         name="mse", args=(Arg("prediction", ("N", 1)), Arg("target", ("N", 1), grad=False)),
         dims={"N": 7}, out_shape=(),
-        reference=lambda a: float(np.mean((a["prediction"] - a["target"]) ** 2)),
-        reference_grad=lambda a, d: {"prediction": d * 2 * (a["prediction"] - a["target"]) / 7},
         returns=("prediction", None), step=SMOOTH,
         setup=lambda make, a: make(),
         backward=lambda op, d: (d * op.backward(), None))
-    return multiply, mse
+    # their reference maths: the teacher's side of a new row
+    from autograder.reference.layers import Row
+    rows = (Row(lambda a: a["inputs"] @ a["weight"],
+                lambda a, d: {"inputs": d @ a["weight"].T, "weight": a["inputs"].T @ d}),
+            Row(lambda a: float(np.mean((a["prediction"] - a["target"]) ** 2)),
+                lambda a, d: {"prediction": d * 2 * (a["prediction"] - a["target"]) / 7}))
+    return (multiply, rows[0]), (mse, rows[1])
+
+
+def _row_verdict(spec, row, student, seed=0):
+    from autograder.reference.layers import expected_layer
+    check = layer_check(spec)
+    plan = check.plan(seed)
+    return check.judge(plan, check.probe(student, plan), expected_layer(spec, plan, row))
 
 
 def test_a_framework_row_needs_no_new_check_code():
-    multiply, mse = (layer_check(spec) for spec in _framework_rows())
-    good, _ = _timed_check(multiply, _ParamOp)
+    multiply, mse = _framework_rows()
+    good = _row_verdict(*multiply, _ParamOp)
     assert good.ok, good.message
-    bad, _ = _timed_check(multiply, lambda p: _ParamOp(p, transpose_bug=True))
+    bad = _row_verdict(*multiply, lambda p: _ParamOp(p, transpose_bug=True))
     assert bad.bug == "transposed" and "d_weight must have shape (5, 3)" in bad.message
-    assert _timed_check(mse, _Mse)[0].ok
+    assert _row_verdict(*mse, _Mse).ok
     wrong = type("MseSummed", (_Mse,), {"backward": lambda self: 2 * self.diff})
-    assert _timed_check(mse, wrong)[0].bug == "missing_1_over_N"
+    assert _row_verdict(*mse, wrong).bug == "missing_1_over_N"
 
 
 @pytest.mark.parametrize("cls", [c for n, c, *_ in BUGGY if n == "affine" and c.__name__ in
@@ -262,6 +273,6 @@ def test_odd_return_values_become_messages(name):
             check = get_check(name)
             plan = check.plan(0)
             observed = check.probe(student, plan)
-            result = check.judge(plan, observed)
+            result = judge(name, plan, observed)
             assert not result.ok and result.bug != "malformed_observation", result.message
             assert judge_record(name, 0, wire.loads(wire.dumps(observed))) == result

@@ -19,13 +19,14 @@ import pytest
 import nn_utils
 from nn_utils import CheckFailed, _runner, wire
 
+import teacher
 import tf_variants
 
 tf = tf_variants.tf
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKS = {"evaluate": nn_utils.check_evaluate, "fit": nn_utils.check_fit}
+CHECKS = {"evaluate": teacher.CHECKERS["evaluate"], "fit": teacher.CHECKERS["fit"]}
 OK = [("evaluate", f) for f in tf_variants.EVALUATE_OK] + \
      [("fit", f) for f in tf_variants.FIT_OK]
 BUGS = [("evaluate", f, *tag) for f, tag in tf_variants.EVALUATE_BUGS.items()] + \
@@ -36,27 +37,13 @@ def _name(fn):
     return next(k for k, v in vars(tf_variants).items() if v is fn)
 
 
-@pytest.fixture(autouse=True)
-def _local_judging(monkeypatch):
-    monkeypatch.delenv("NN_UTILS_GRADING_NONCE", raising=False)
-    yield
-    _runner.set_sink(None)
-
-
 def _run(name, fn, seed):
-    """Run the check; return (CheckFailed or None, printed verdict, wire-judged Verdict)."""
-    records = []
-    _runner.set_sink(lambda check, actual, user, observed:
-                     records.append((check, actual, wire.dumps(observed))))
-    error = None
-    try:
-        CHECKS[name](fn, seed=seed)
-    except CheckFailed as exc:
-        error = exc
-    finally:
-        _runner.set_sink(None)
-    (check, actual, text), = records
-    return error, _runner.judge_record(check, actual, wire.loads(text))
+    """Run the check; return (CheckFailed or None, the grader's Verdict on the record)."""
+    planned = teacher.plan(name, seed)
+    observed = _runner.get_check(name).probe(fn, planned)
+    local = teacher.judge(name, planned, observed)
+    error = None if local.ok else CheckFailed(local.message)
+    return error, teacher.judge_record(name, seed, wire.loads(wire.dumps(observed)))
 
 
 def test_timing_each_check_under_a_second(capsys):
@@ -110,7 +97,7 @@ REPEATS = [("evaluate", tf_variants.evaluate_count), ("fit", tf_variants.fit_ker
 def test_same_seed_same_verdict(name, fn):
     first, second = _run(name, fn, 11)[1], _run(name, fn, 11)[1]
     assert first == second
-    assert _run(name, fn, 12)[1].message != first.message or first.ok
+    assert teacher.plan(name, 11)["seed"] != teacher.plan(name, 12)["seed"]
 
 
 def test_checks_leave_random_state_alone():
@@ -129,9 +116,10 @@ def test_checks_leave_random_state_alone():
 
 _JUDGE_ONLY = """
 import json, sys
-from nn_utils import _runner, wire
+from nn_utils import wire
+from autograder import reference
 records = wire.loads(sys.stdin.read())
-verdicts = [_runner.judge_record(r["name"], r["seed"], r["observed"]).to_dict()
+verdicts = [reference.judge(r["name"], r["seed"], r["observed"]).to_dict()
             for r in records]
 assert "tensorflow" not in sys.modules, "judging imported TensorFlow"
 print(json.dumps(verdicts))
@@ -144,11 +132,10 @@ def test_judges_run_without_tensorflow():
              ("fit", tf_variants.fit_gradient_ascent)]
     records, expected = [], []
     for name, fn in cases:
-        check = _runner.get_check(name)
-        plan = check.plan(4)
-        observed = check.probe(fn, plan)
+        plan = teacher.plan(name, 4)
+        observed = _runner.get_check(name).probe(fn, plan)
         records.append({"name": name, "seed": 4, "observed": observed})
-        expected.append(check.judge(plan, observed).to_dict())
+        expected.append(teacher.judge(name, plan, observed).to_dict())
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("NN_UTILS_GRADING_NONCE", None)
     done = subprocess.run([sys.executable, "-c", _JUDGE_ONLY], input=wire.dumps(records),
@@ -162,7 +149,7 @@ def test_judges_run_without_tensorflow():
 @pytest.mark.parametrize("record", [{}, {"cases": "x"}, [], None, {"cases": [None] * 3},
                                     {"cases": [None] * 4}])
 def test_malformed_record_is_a_failed_verdict(name, record):
-    verdict = _runner.judge_record(name, 0, record)
+    verdict = teacher.judge_record(name, 0, record)
     assert not verdict.ok and verdict.bug == "bad_record"
 
 

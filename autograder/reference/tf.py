@@ -1,4 +1,4 @@
-"""Float64 reference maths and input plans for the TensorFlow checks (numpy only).
+"""Float64 reference maths, input plans and expected values of the TensorFlow checks.
 
 The checked model is the assignment's two-layer network: a ReLU dense layer
 then a softmax dense layer, weights ``[W1 (2, H), b1 (H,), W2 (H, 2), b2 (2,)]``.
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["forward", "loss", "grad", "trajectory", "accuracy",
+__all__ = ["forward", "loss", "grad", "trajectory", "accuracy", "expected_evaluate",
+           "expected_fit",
            "plan_evaluate", "plan_fit", "FIT_CASES", "VAR_NAMES"]
 
 #: (epochs, learning rate) of each fit call: one step for parity, a few steps,
@@ -178,3 +179,49 @@ def plan_fit(seed) -> dict:
     return {"theta": theta, "X_train": X_train, "Y_train": Y_train,
             "X_test": X_test, "Y_test": Y_test,
             "cases": [{"epochs": e, "lr": lr} for e, lr in FIT_CASES]}
+
+
+def _row0_losses(theta, X, Y) -> dict:
+    """Row-0 values under common wrong losses, name -> (train or test) value."""
+    p = forward(theta, X)[2]
+    onehot = np.eye(2)[np.asarray(Y, int)]
+    z = p - p.max(axis=1, keepdims=True)  # probabilities taken as logits
+    log_softmax_of_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    mean_ce = loss(theta, X, Y)
+    return {
+        "summed_loss": mean_ce * len(Y),
+        "mse_loss": float(np.mean((p - onehot) ** 2)),
+        "mse_loss_rows": float(np.mean(np.sum((p - onehot) ** 2, axis=1))),
+        "from_logits": float(-np.mean(np.sum(onehot * log_softmax_of_p, axis=1))),
+        "accuracy_history": accuracy(theta, X, Y) / 100,
+        "accuracy_percent_history": accuracy(theta, X, Y),
+    }
+
+
+def expected_evaluate(plan) -> dict:
+    """The accuracy of every case, and what argmax over the batch axis scores on the pair."""
+    cases = plan["cases"]
+    pair = cases[-1]
+    probabilities = forward(plan["models"][pair["model"]], pair["X"])[2]
+    return {"accuracies": [accuracy(plan["models"][c["model"]], c["X"], c["Y"]) for c in cases],
+            "pair_axis0": 100.0 * float(np.mean(np.argmax(probabilities, axis=0) == pair["Y"]))}
+
+
+def expected_fit(plan) -> dict:
+    """Per fit call: the weights after 0..N+1 steps, the loss history, the row-0 losses
+    of known wrong losses, and the weights a model trained on the test set or with
+    momentum would end with."""
+    theta = [np.asarray(t, np.float64) for t in plan["theta"]]
+    train, test = (plan["X_train"], plan["Y_train"]), (plan["X_test"], plan["Y_test"])
+    cases = []
+    for case in plan["cases"]:
+        epochs, lr = case["epochs"], case["lr"]
+        path = trajectory(theta, *train, lr, epochs + 1)
+        cases.append({
+            "path": path,
+            "history": np.array([[loss(t, *train), loss(t, *test)] for t in path[:epochs + 1]]),
+            "row0": {"train": _row0_losses(theta, *train), "test": _row0_losses(theta, *test)},
+            "on_test": trajectory(theta, *test, lr, epochs)[-1],
+            "momentum": trajectory(theta, *train, lr, epochs, momentum=0.9)[-1]
+            if epochs >= 2 else None})
+    return {"cases": cases}
