@@ -1,7 +1,8 @@
 """The student bundle: what ``autograder release`` puts beside each released notebook.
 
 ``release/<assignment>/`` gets the student build of ``nn_utils`` (probes, judges
-and the published cases -- no reference maths exists in it) and a
+and the cases published just now by the teacher's side -- no reference maths
+exists in it) and a
 ``requirements.txt`` of the packages that assignment imports, pinned to the
 versions this course runs.  :func:`build_wheel` packs the same checker as one
 installable wheel for JupyterHub images and lab machines.  A student never
@@ -30,7 +31,6 @@ STUDENT_PACKAGES = {"numpy": "numpy", "scipy": "scipy", "matplotlib": "matplotli
                     "sklearn": "scikit-learn", "tensorflow": "tensorflow-cpu",
                     "pandas": "pandas", "PIL": "pillow"}
 _ALWAYS = ("numpy", "ipykernel", "jupyter")   # nn_utils needs numpy; a notebook needs Jupyter
-_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 
 def _imports(notebook_path: Path) -> set[str]:
@@ -78,7 +78,10 @@ def write_bundle(release_dir: Path) -> list[str]:
     if uses_checker:
         target = release_dir / "nn_utils"
         shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(CHECKER_DIR, target, ignore=_SKIP)
+        shutil.copytree(CHECKER_DIR, target, ignore=shutil.ignore_patterns(
+            "__pycache__", "*.pyc", ".*", "cases"))
+        from . import reference
+        reference.publish(str(target / "cases"))  # fresh expected values, written now
         written.append("nn_utils/")
     (release_dir / "requirements.txt").write_text(requirements(notebooks), encoding="utf-8")
     written.append("requirements.txt")
@@ -95,10 +98,14 @@ def build_wheel(dest: Path, version: str = "0.1.0") -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     info = f"nn_utils-{version}.dist-info"
     files: dict[str, bytes] = {}
+    from . import reference
     for path in sorted(CHECKER_DIR.rglob("*")):
         rel = path.relative_to(CHECKER_DIR.parent).as_posix()
-        if path.is_file() and "__pycache__" not in rel and not path.name.endswith(".pyc"):
+        if path.is_file() and "__pycache__" not in rel and not path.name.endswith(".pyc") \
+                and not rel.startswith("nn_utils/cases/"):
             files[rel] = path.read_bytes()
+    for name in reference.PUBLISHED:  # fresh expected values, written now
+        files[f"nn_utils/cases/{name}.json"] = reference.published_cases(name).encode()
     files[f"{info}/METADATA"] = (
         "Metadata-Version: 2.1\nName: nn-utils\n"
         f"Version: {version}\nSummary: The course's checker for neural-network exercises\n"

@@ -55,8 +55,8 @@ def error_verdict(check, call, error):
         return failed(check, "your code raised an error: a gradient was None", where=call,
                       expected="a result, no exception", got=error, bug="loss_outside_tape",
                       hint="tape.gradient returns None for a loss computed outside the "
-                           "tape: compute the loss inside the GradientTape (the `with "
-                           "tf.GradientTape() as tape:` block)")
+                           "tape: compute the loss inside the GradientTape's "
+                           "with-block")
     return failed(check, "your code raised an error", where=call,
                   expected="a result, no exception", got=error,
                   bug="exception", hint="read the error and the line it names")

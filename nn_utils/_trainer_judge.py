@@ -56,8 +56,8 @@ def _judge_run(plan, run, seen):
     batches = [e for e in events if e["kind"] == "batch"]
     if not batches:
         return _fail("fit never called self.net.train_batch", bug="no_training",
-                     hint="in every epoch, call self.net.train_batch(X_batch, y_batch) "
-                          "for each mini-batch")
+                     hint="in every epoch, train the network on each mini-batch with "
+                          "its train_batch method")
     for b in batches:
         if not np.array_equal(b["ids"], b["y_ids"]):
             return _fail("the rows of X and y no longer belong together", bug="unpaired_shuffle",
@@ -65,9 +65,10 @@ def _judge_run(plan, run, seen):
                               "rng.permutation(N); X[order], y[order]")
     kinds = [e["kind"] for e in events if e["kind"] != "eval"]
     if kinds != ["batch", "step"] * len(batches):
-        return _fail("self.optim.step() must follow every train_batch call exactly once",
+        return _fail("the optimiser must step once after every train_batch call",
                      expected=f"{len(batches)} steps", got=f"{kinds.count('step')} steps",
-                     hint="for each batch: self.net.train_batch(...), then self.optim.step()",
+                     hint="for each batch: first the network's train_batch, then one step of "
+                          "the optimiser",
                      bug="steps")
     epochs, problem = _epochs(plan, batches)
     if problem:
@@ -132,9 +133,9 @@ def _judge_kept(plan, run, seen, per_epoch):
     trained = (stop * every if run == "early" else plan["epochs"]) * per_epoch
     if kept != best_epoch * per_epoch:
         if kept == trained and seen["kept_original"]:
-            hint, bug = ("that is the network trained to the end: when the loss improves "
-                         "keep snapshot = deepcopy(self.net); when it does not, put it back "
-                         "with self.net = snapshot"), "not_restored"
+            hint, bug = ("that is the network trained to the end: keep a deep copy of the "
+                         "network whenever the validation loss improves, and put that copy "
+                         "back when training stops early"), "not_restored"
         elif kept == trained:
             hint, bug = ("the snapshot kept changing during training: take it with "
                          "deepcopy(self.net), not a reference or a shallow copy"), "shallow_copy"
@@ -146,7 +147,8 @@ def _judge_kept(plan, run, seen, per_epoch):
                      got=f"a model after {kept / per_epoch:g} epochs", hint=hint, bug=bug)
     if not seen["optimizer_follows"]:
         return _fail("after the early stop the optimiser still updates the old network",
-                     hint="point it at the restored one: self.optim.net = self.net",
+                     hint="the optimiser keeps its own reference to a network: point it at "
+                          "the restored one",
                      bug="optimizer_not_repointed")
     script = plan["scripts"][run]
     best = script[stop - 2] if run == "early" else script[-1]
@@ -154,7 +156,8 @@ def _judge_kept(plan, run, seen, per_epoch):
     if got is None or np.size(got) != 1 or abs(float(np.reshape(got, ())) - best) > 1e-9:
         return _fail("self.best_loss is not the lowest validation loss seen",
                      expected=best, got=None if got is None else np.reshape(got, -1)[:1],
-                     hint="when the loss improves: self.best_loss = loss", bug="best_loss")
+                     hint="remember the validation loss each time it improves",
+                     bug="best_loss")
     return None
 
 

@@ -338,12 +338,12 @@ def _judge_setup(plan: dict, setups: list):
     if again.get("error") or other.get("error") or not np.array_equal(
             weights, again["params"][0]):
         return failed("dense", "two layers with the same seed start from different weights",
-                      hint="draw with rng = np.random.default_rng(self.seed), not with "
-                           "np.random directly", bug="seed_ignored")
+                      hint="draw the weights from a generator made from self.seed, not from "
+                           "np.random's global state", bug="seed_ignored")
     if np.array_equal(weights, other["params"][0]):
         return failed("dense", "layers with different seeds start from the same weights",
-                      hint="create the generator from the layer's seed: "
-                           "np.random.default_rng(self.seed)", bug="seed_ignored")
+                      hint="make the generator from the layer's own seed, self.seed",
+                      bug="seed_ignored")
     return None
 
 

@@ -131,8 +131,8 @@ def _network_judge(plan: dict, observed: dict, expected: dict):
     if got_shapes != shapes:
         return failed(name, "param_grads() does not match params() after train_batch",
                       expected=str(shapes), got=str(got_shapes),
-                      hint="train_batch must call self.backward(self.loss.backward()); "
-                           + _NET_ORDER, bug="missing_param_grads")
+                      hint="train_batch must run backward through the network, starting "
+                           "from the loss's gradient; " + _NET_ORDER, bug="missing_param_grads")
     return _network_directional(name, plan, observed, grads)
 
 

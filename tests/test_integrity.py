@@ -32,7 +32,7 @@ NO_POINTS = ("patch_numpy_allclose", "patch_builtins", "always_equal_objects",
              "ipython_input_transformer", "ast_transformer", "custom_exc_handler",
              "patch_showtraceback", "patch_run_cell", "patch_display",
              "monkeypatch_nn_utils_judge", "forged_check_record", "forged_expect_reports",
-             "record_flood")
+             "record_flood", "answers_from_checker")
 EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is graded by hand)
     "correct__full_marks": ("ok", 4),
     "wrong_answers__zero": ("ok", 0),
@@ -65,6 +65,8 @@ if ISOLATED:  # attacks that would really hurt an unisolated grader (fill its di
     EXPECTED.update({"kill_grader__denied": ("ok", 4), "fill_disk__bounded": ("ok", 4)})
 else:  # no per-kernel user: the process cap is the grader's watchdog, which kills
     EXPECTED["fork_bomb__bounded"] = ("kernel-died", 2)
+    # nor a private view of the files: the teacher's reference maths is readable
+    EXPECTED["answers_from_checker__no_points"] = ("ok", 2)
 needs_isolation = pytest.mark.skipif(not ISOLATED, reason=f"no isolation: {sandbox_status()[1]}")
 
 
