@@ -23,6 +23,7 @@ import pytest
 from autograder import grade
 from autograder._sandbox import sandbox_status
 from autograder._store import read_record
+import answers
 from pages import text_of
 
 pytestmark = pytest.mark.slow
@@ -44,6 +45,7 @@ EXPECTED = {  # student -> (status, score out of 4 automatic points; 1 more is g
     "other_kernelspec__full_marks": ("ok", 4),
     "stderr_warning__full_marks": ("ok", 4),
     "sleep_5s__full_marks": ("ok", 4),
+    "kernel_view__full_marks": ("ok", 4),
     "read_source_notebook__denied": ("ok", 4),
     "read_gradebook__denied": ("ok", 4),
     "write_gradebook__denied": ("ok", 4),
@@ -123,6 +125,9 @@ def graded(request):
         if student == "symlink_to_source__denied":     # files that lead out of the submission
             (folder / "leak.txt").symlink_to(course / "source" / "hostile" / "hostile.ipynb")
             (folder / "leakdir").symlink_to(course / "source")
+        if student == "kernel_view__full_marks":  # the leak probe and what it looks for
+            shutil.copy(Path(__file__).with_name("leak_probe.py"), folder)
+            answers.write(folder / "answers.json")
         # the worst case: the student knows where the course lives and where a server listens
         (folder / "course_path.txt").write_text(str(course))
         (folder / "port.txt").write_text(str(listener.getsockname()[1]))
@@ -202,6 +207,18 @@ def test_course_files_processes_and_network_are_out_of_reach(graded, student):
     assert "DENIED" in text or student == "snoop_proc__denied"
     for word in ("LEAKED", "WROTE", "CONNECTED", "KILLED", SECRET):
         assert word not in text, (student, word)
+
+
+@needs_isolation
+def test_the_kernel_sees_no_reference_maths_and_no_expected_values(graded):
+    """The leak probe, run inside a grading kernel, finds nothing to call that returns an
+    answer; the teacher's reference package and the published cases are empty there."""
+    text = _cells_text(_autograded(graded, "kernel_view__full_marks"))
+    view = json.loads(text.split("KERNEL VIEW ")[1].splitlines()[0])
+    assert view["reference_importable"] is False and view["reference_files"] == [], view
+    assert view["cases"] == []
+    assert isinstance(view["probe"], dict), view["probe"]
+    assert view["probe"]["callables"] > 200 and view["probe"]["hits"] == []
 
 
 @needs_isolation
