@@ -1,9 +1,18 @@
 """nn_utils: checks for the course's neural-network exercises.
 
-Each ``check_*`` calls your code on fresh inputs, compares the results and
-gradients with numerical gradients and reference maths, and prints one success
-line -- or raises :class:`CheckFailed` saying what is wrong, where, expected
-versus got, and the most likely bug.  Pass ``seed=`` to try other inputs.
+Each ``check_*`` calls your code on chosen inputs, compares the results and
+gradients with the expected values the teacher published and with numerical
+gradients of your own code, and prints one success line -- or raises
+:class:`CheckFailed` saying what is wrong, where, expected versus got, and the
+most likely bug.  Pass ``seed=`` (0 to 3) to try the other published inputs.
+
+This package holds no solutions: no function in it computes an exercise's
+answer.  Map: ``_runner`` (registry, ``run_check``), ``_cases`` and ``cases/``
+(the published inputs and expected values), ``_spec``/``layers``/``framework``
+(the layer-check table), ``_layer_probe``/``_layer_judge``/``_fingerprints``,
+``tf_checks`` with ``_tf_judge*``, ``framework_training`` with
+``_trainer_judge``, ``engine`` (numerical gradients), ``wire`` (the codec of
+what leaves a grading kernel), ``_report`` (verdicts and the message template).
 
 The checks set ``__tracebackhide__``: IPython (and pytest) then leave the
 checker's own frames out of a failure's traceback, so the message stands out.
