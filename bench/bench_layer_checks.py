@@ -9,6 +9,7 @@ above 1); and the time of a 512-wide affine check.
 
     .venv/bin/python bench/bench_layer_checks.py            # 50 seeds
     .venv/bin/python bench/bench_layer_checks.py --seeds 200
+    .venv/bin/python bench/bench_layer_checks.py --students   # every public check, timed
 """
 from __future__ import annotations
 
@@ -24,27 +25,29 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from autograder.reference.layers import ROWS, expected_layer  # noqa: E402
 from layer_variants import BUGGY, CORRECT  # noqa: E402
 from nn_utils.engine import (directional_from_values, directional_tolerance,  # noqa: E402
                              rel_error)
 from nn_utils.layers import TABLE, layer_check  # noqa: E402
 
 
-def run(check, student, seed):
+def run(check, student, seed, spec=None):
     plan = check.plan(seed)
     observed = check.probe(student, plan)
-    return plan, observed, check.judge(plan, observed)
+    expected = expected_layer(spec or TABLE[check.name], plan)
+    return plan, observed, check.judge(plan, observed, expected)
 
 
 def error_ratios(spec, plan, observed):
     """Each comparison's error divided by its allowance (None where not comparable)."""
     ratios = []
     out = observed["forward"].get("value")
-    ref = spec.reference(plan["arrays"])
+    ref = ROWS[spec.name].out(plan["arrays"])
     if out is not None and np.size(out) == np.size(ref):
         ratios.append(rel_error(np.reshape(out, np.shape(ref)), ref) / spec.tolerance)
     seen = observed.get("backward", {})
-    refs = spec.reference_grad(plan["arrays"], plan["d_out"])
+    refs = ROWS[spec.name].grad(plan["arrays"], plan["d_out"])
     grads = {}
     for j, name in enumerate(spec.returns):
         items = seen.get("items", [])
@@ -70,10 +73,35 @@ def error_ratios(spec, plan, observed):
     return ratios
 
 
+def student_checks() -> None:
+    """Each public check as a student runs it (published cases), first call included."""
+    import nn_utils
+    import framework_variants
+    import tf_variants  # noqa: F401 - imports TensorFlow before the clock starts
+    students = {**{n: c[0]() for n, c in CORRECT.items()},
+                **{n: s[0] for n, s in framework_variants.CORRECT.items()},
+                "evaluate": tf_variants.EVALUATE_OK[0], "fit": tf_variants.FIT_OK[0]}
+    print(f"{'nn_utils.check_*':25} {'first call ms':>13} {'seed 3 ms':>10}")
+    for name, student in students.items():
+        check = getattr(nn_utils, f"check_{name}")
+        timings = []
+        for seed in (0, 3):
+            start = time.perf_counter()
+            with open("/dev/null", "w") as sink, __import__("contextlib").redirect_stdout(sink):
+                check(student, seed=seed)
+            timings.append(1e3 * (time.perf_counter() - start))
+        print(f"{name:25} {timings[0]:13.1f} {timings[1]:10.1f}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=50)
+    parser.add_argument("--students", action="store_true",
+                        help="time each public check as a student runs it, and stop")
     args = parser.parse_args(argv)
+    if args.students:
+        student_checks()
+        return 0
     seeds = range(args.seeds)
     status = 0
     print(f"{'check':15} {'median ms':>9} {'max ms':>8} {'correct: worst':>15} "
@@ -111,14 +139,15 @@ def main(argv=None) -> int:
             print(f"  !! {false_rejections} correct runs rejected, {missed} bug runs "
                   f"not named correctly")
             status = 1
-    big = layer_check(TABLE["affine"].with_dims(N=64, D=512, H=512))
+    big_spec = TABLE["affine"].with_dims(N=64, D=512, H=512)
+    big = layer_check(big_spec)
     for threads in (None, 1):
         with threadpool_limits(limits=threads, user_api="blas"):
-            run(big, CORRECT["affine"][0](), 0)
+            run(big, CORRECT["affine"][0](), 0, big_spec)
             big_times = []
             for seed in range(3):
                 start = time.perf_counter()
-                run(big, CORRECT["affine"][0](), seed)
+                run(big, CORRECT["affine"][0](), seed, big_spec)
                 big_times.append(1e3 * (time.perf_counter() - start))
         print(f"affine N=64 D=H=512, BLAS threads {threads or 'default'}: "
               f"median {statistics.median(big_times):.1f} ms over 3 seeds")

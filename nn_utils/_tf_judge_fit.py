@@ -164,7 +164,8 @@ def _param_bug(ctx, seen):
                                           "ones: update the existing variables in place "
                                           "(a tf.Variable has methods for that)")
         return "no_update", ("the model never changed: assigning `w = ...` only rebinds "
-                             "the name w; update the tf.Variable itself, in place")
+                             "the name w; update the tf.Variable itself, in place (its "
+                             "assign_sub method)")
     candidates = [("extra_step", ctx.step(epochs + 1),
                    f"the model took {epochs + 1} updates for N={epochs}: loop N times")]
     if epochs >= 2:

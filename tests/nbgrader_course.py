@@ -193,6 +193,12 @@ def cell_scores(course: Path, assignment: str) -> dict:
     return scores
 
 
+def released_by_nbgrader(folder: Path) -> list[str]:
+    """The names in ``release/<assignment>/`` that nbgrader wrote: not the bundle that
+    ``autograder release`` adds beside the notebook (``nn_utils/``, ``requirements.txt``)."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in ("nn_utils", "requirements.txt"))
+
+
 def notebook_signature(path: Path) -> list[tuple]:
     """What a release must reproduce: per cell its type, source and nbgrader metadata.
 

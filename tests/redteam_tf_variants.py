@@ -137,7 +137,7 @@ EVALUATE_BUGS = {
     evb_error_rate: ("labels_flipped", "swapped"),
     evb_floor_division: ("integer_mean", "integer"),
     evb_uint8_count: ("int8_overflow", "wrapped"),
-    evb_wrong_model_output_column_count: ("wrong_accuracy", "argmax over axis 1"),
+    evb_wrong_model_output_column_count: ("wrong_accuracy", "most probable class"),
 }
 
 

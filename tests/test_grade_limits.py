@@ -20,7 +20,7 @@ def _stop_fork_servers():
     close_fork_servers()  # execute_payload keeps its server for the next call; stop it here
 CELLS = [
     "print(open('data/given.txt').read())",
-    "import os, resource\nprint(os.getcwd())\nprint(os.environ['NN_UTILS_GRADING_NONCE'])\n"
+    "import os, resource\nprint(os.getcwd())\nprint(os.environ.get('NN_UTILS_GRADING_NONCE', 'no-nonce'))\n"
     "print(resource.getrlimit(resource.RLIMIT_DATA)[0])",
     "import time\ntime.sleep(30)",
     "print('never reached')",
@@ -41,7 +41,8 @@ def test_working_copy_env_and_submission_time_limit(fork):
     cells = nbformat.reads(outcome["notebooks"]["nb"], as_version=4).cells
     assert cells[0].outputs[0]["text"].strip() == "data from source/"
     workdir, nonce, data_limit = cells[1].outputs[0]["text"].split()
-    assert nonce == "cafe01" and int(data_limit) == 2 * 1024 ** 3
+    # the kernel never learns the nonce: the grader's plans are all it gets
+    assert nonce == "no-nonce" and int(data_limit) == 2 * 1024 ** 3
     assert not os.path.exists(workdir)                 # the working copy is gone
     assert not workdir.startswith(os.getcwd())         # and was never in the course
     assert cells[3].get("execution_count") is None

@@ -276,3 +276,38 @@ def test_odd_return_values_become_messages(name):
             result = judge(name, plan, observed)
             assert not result.ok and result.bug != "malformed_observation", result.message
             assert judge_record(name, 0, wire.loads(wire.dumps(observed))) == result
+
+
+def test_the_handouts_cross_entropy_passes_with_a_note(capsys):
+    """``(probs - labels) / N`` ignores d_out: right for the last node, with a note on
+    composability -- at every published seed of the students' own check."""
+    from layer_variants import CEHandoutIgnoresDOut
+    for seed in (0, 1, 2, 3):
+        nn_utils.check_cross_entropy(CEHandoutIgnoresDOut(), seed=seed)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 8 and all(line.startswith("cross_entropy: ") for line in lines[::2])
+    assert all("ignores d_out" in line and "composable" in line for line in lines[1::2])
+    correct = verdict("cross_entropy", CEStable(), 0)
+    assert correct.ok and "note" not in correct.message
+
+
+def test_a_loss_whose_backward_takes_no_d_out_passes_with_a_note():
+    class NoArgument(CEStable):
+        def backward(self):
+            probs, labels = self.cache
+            return (probs - labels) / len(probs), None
+    result = verdict("cross_entropy", NoArgument(), 1)
+    assert result.ok and "takes no d_out" in result.message
+
+
+def test_the_published_checks_agree_with_the_teachers_at_every_published_seed():
+    """Locally (published cases) and on the teacher's side (reference maths), the same
+    verdict for every correct and buggy variant."""
+    from nn_utils._runner import judge_with
+    from nn_utils._cases import published
+    for name, cls, *_ in [(n, c) for n, cs in CORRECT.items() for c in cs] + BUGGY:
+        for seed in (0, 3):
+            plan, expected = published(name, seed)
+            check = get_check(name)
+            local = judge_with(check, plan, check.probe(cls(), plan), expected)
+            assert local == verdict(name, cls(), seed), (cls.__name__, seed)

@@ -61,6 +61,12 @@ def test_release_and_validate_the_fixture_course(tmp_path, capsys):
     shutil.copytree(REPO / "tests" / "fixtures" / "course", tmp_path / "course")
     assert release.main(course=str(tmp_path / "course"), workers=2) == 0
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and re.fullmatch(
-        r"release tiny: ok -- solution (\d+)/\1, untouched release 0/\d+ \(\d+ s\)", out[0]), out
+    assert len(out) == 2 and re.fullmatch(
+        r"release tiny: ok -- solution (\d+)/\1, untouched release 0/\d+; beside the "
+        r"notebook: nn_utils/, requirements.txt \(\d+ s\)", out[0]), out
+    assert out[1] == ("the checker as a wheel, for lab machines and JupyterHub images: "
+                      "dist/nn_utils-0.1.0-py3-none-any.whl")
+    bundle = tmp_path / "course" / "release" / "tiny"
+    assert (bundle / "nn_utils" / "cases" / "relu.json").is_file()
+    assert "numpy==" in (bundle / "requirements.txt").read_text()
     assert (tmp_path / "course" / "release" / "tiny" / "tiny.ipynb").is_file()

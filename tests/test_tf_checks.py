@@ -41,8 +41,11 @@ def _run(name, fn, seed):
     """Run the check; return (CheckFailed or None, the grader's Verdict on the record)."""
     planned = teacher.plan(name, seed)
     observed = _runner.get_check(name).probe(fn, planned)
-    local = teacher.judge(name, planned, observed)
-    error = None if local.ok else CheckFailed(local.message)
+    error = None
+    try:  # printed or raised, as the student's check would
+        teacher.judge(name, planned, observed).raise_or_print()
+    except CheckFailed as exc:
+        error = exc
     return error, teacher.judge_record(name, seed, wire.loads(wire.dumps(observed)))
 
 
