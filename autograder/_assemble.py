@@ -77,7 +77,7 @@ def _python(source: str) -> ast.AST | None:
     try:
         from IPython.core.inputtransformer2 import TransformerManager
         source = TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - fall back to the raw text
+    except Exception:  # fall back to the raw text
         pass
     try:
         return ast.parse(source)

@@ -40,7 +40,8 @@ def _imports(notebook_path: Path) -> set[str]:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        code = "\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith(("%", "!")))
+        code = "\n".join(line for line in cell.source.splitlines()
+                         if not line.lstrip().startswith(("%", "!")))
         try:
             tree = ast.parse(code)
         except SyntaxError:

@@ -27,7 +27,7 @@ def course_config(course: Path):
         return Config()
     try:
         return PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
-    except Exception as exc:  # noqa: BLE001 - a broken config is the teacher's to fix
+    except Exception as exc:  # a broken config is the teacher's to fix
         raise UsageError(f"cannot read {Path(course) / 'nbgrader_config.py'}: "
                          f"{type(exc).__name__}: {exc}") from None
 

@@ -187,14 +187,14 @@ async def _release(client, km) -> None:
     if kc is not None:
         try:
             kc.stop_channels()
-        except Exception:  # noqa: BLE001 - a channel that never started
+        except Exception:  # a channel that never started
             pass
     try:
         await asyncio.wait_for(km.shutdown_kernel(now=True), 10)
-    except Exception:  # noqa: BLE001 - the kernel is already gone (or never started)
+    except Exception:  # the kernel is already gone (or never started
         try:
             await km.cleanup_resources()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
     if not km.context.closed:
         km.context.destroy(linger=0)
@@ -238,7 +238,8 @@ def execute_payload(payload: dict) -> dict:
             nb = nbformat.reads(text, as_version=4)
             budget = payload["submission_timeout"] - (time.monotonic() - start)
             if budget <= 0:
-                status, detail = "timeout", f"the submission ran longer than {payload['submission_timeout']} s"
+                limit = payload["submission_timeout"]
+                status, detail = "timeout", f"the submission ran longer than {limit} s"
                 break
             one_status, one_detail = asyncio.run(_run(nb, workdir, env, payload, budget))
             executed[name] = nb

@@ -265,7 +265,7 @@ class _Rewriter(ast.NodeTransformer):
                 called.add(value.func.id)
         return tuple(site if owner is None else Site(**{
             **site.__dict__, "required": site.required and owner in called})
-            for site, owner in zip(self.sites, self.owners))
+            for site, owner in zip(self.sites, self.owners, strict=False))
 
     visit_If = visit_While = visit_Try = visit_AsyncFunctionDef = _conditional
     visit_ClassDef = visit_AsyncFor = visit_AsyncWith = visit_Match = _conditional
@@ -306,7 +306,7 @@ def rewrite(source: str) -> Rewritten | None:
         from IPython.core.inputtransformer2 import TransformerManager
         python = TransformerManager().transform_cell(source)
         tree = ast.parse(python)
-    except Exception:  # noqa: BLE001 - a cell we cannot parse is left alone
+    except Exception:  # a cell we cannot parse is left alone
         return None
     rewriter = _Rewriter(_trusted_names(tree), _hidden_lines(source))
     last = tree.body[-1] if tree.body else None

@@ -61,7 +61,7 @@ def _convert(latex: str, display: bool) -> str:
     from latex2mathml.converter import convert
     try:
         return convert(latex.strip(), display="block" if display else "inline")
-    except Exception:  # noqa: BLE001 - shown as its source, visibly, rather than lost
+    except Exception:  # shown as its source, visibly, rather than lost
         shown = f"$${latex}$$" if display else f"${latex}$"
         return f"<code class='ag-math-source' title='not typeset'>{html.escape(shown)}</code>"
 

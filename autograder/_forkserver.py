@@ -105,7 +105,7 @@ def _fork_kernel(request: dict, server_pid: int, close: list) -> int:
         os.environ.clear()
         os.environ.update(request.get("env") or {})
         sys.argv = ["ipykernel"]
-    except BaseException:  # noqa: BLE001 - a child must never return into the server loop
+    except BaseException:  # a child must never return into the server loop
         os._exit(1)
     boot_kernel(request["connection_file"], request.get("limits") or {})
 
@@ -135,7 +135,7 @@ def serve(path: str, preload: list[str]) -> None:
     for name in preload:
         try:
             importlib.import_module(name)
-        except Exception as exc:  # noqa: BLE001 - a missing optional module is not fatal
+        except Exception as exc:  # a missing optional module is not fatal
             print(f"preload {name} failed: {exc}", file=sys.stderr, flush=True)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)          # orphans of a kernel come back here
     parent = os.getppid()

@@ -54,7 +54,7 @@ def barh(labels: list[str], values: list[float], path: Path, title: str, xlabel:
         ax.set_yticks(positions, shown, fontsize=8)
         top = xmax if xmax is not None else max(values) * 1.15 or 1
         ax.set_xlim(0, top)
-        for y, value in zip(positions, values):
+        for y, value in zip(positions, values, strict=False):
             ax.text(value + top * 0.01, y, fmt.format(value), va="center", fontsize=8)
         ax.set_xlabel(xlabel)
         if all(float(v).is_integer() for v in values):

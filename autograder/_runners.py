@@ -61,7 +61,7 @@ def run_local(payloads: Iterator[dict], workers: int) -> Iterator[tuple[dict, di
                 payload = pending.pop(future)
                 try:
                     outcome = future.result()
-                except Exception as exc:  # noqa: BLE001 - one failure never stops the batch
+                except Exception as exc:  # one failure never stops the batch
                     outcome = error_outcome(payload["key"], exc)
                 yield payload, outcome
     finally:
@@ -101,7 +101,7 @@ def run_dask(payloads: Iterator[dict], client) -> Iterator[tuple[dict, dict]]:
         payload = pending.pop(future)
         try:
             outcome = future.result()
-        except Exception as exc:  # noqa: BLE001 - a lost worker is one row, not a crash
+        except Exception as exc:  # a lost worker is one row, not a crash
             outcome = error_outcome(payload["key"], exc)
         future.release()  # the scheduler forgets the task and its result
         yield payload, outcome

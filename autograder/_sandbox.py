@@ -79,7 +79,8 @@ def _check(result: int, what: str) -> None:
 
 
 def _mount(source, target, fstype, flags, data=None) -> None:
-    enc = lambda s: None if s is None else os.fsencode(s)  # noqa: E731
+    def enc(s):
+        return None if s is None else os.fsencode(s)
     _check(_libc().mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags),
                          enc(data)), f"mount {target}")
 

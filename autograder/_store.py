@@ -236,7 +236,7 @@ class Store:
             if seconds > 0 and self.late is not None:
                 try:
                     penalty = self.late.plugin_inst.late_submission_penalty(student, nb.score, seconds)
-                except Exception as exc:  # noqa: BLE001 - the teacher's plugin; the grade stays
+                except Exception as exc:  # the teacher's plugin; the grade stays
                     self.log.write(f"{utc_now()} {self.assignment} {student} late-penalty plugin "
                                    f"failed ({type(exc).__name__}: {exc}); no penalty\n")
             if penalty is not None:  # nbgrader's clamp: never below 0 nor above the score

@@ -101,7 +101,7 @@ def generate(root: Path, assignment: str) -> str | None:
     if result.get("success"):
         return None
     text = f"{result.get('log') or ''}\n{result.get('error') or ''}"
-    causes = [l.strip() for l in text.splitlines()
-              if re.match(r"\s*\w+(Error|Exception): ", l) and "NbGraderException" not in l]
-    errors = [l.strip() for l in text.splitlines() if l.startswith("[ERROR]")]
+    causes = [line.strip() for line in text.splitlines()
+              if re.match(r"\s*\w+(Error|Exception): ", line) and "NbGraderException" not in line]
+    errors = [line.strip() for line in text.splitlines() if line.startswith("[ERROR]")]
     return (causes or errors or ["nbgrader generate_assignment failed"])[-1]

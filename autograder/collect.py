@@ -184,7 +184,7 @@ def _place(plans: list[Placement], readers: dict, submitted: Path,
             continue
         try:
             data = readers[plan.entry]()
-        except Exception as exc:  # noqa: BLE001 -- a corrupt entry is listed, never fatal
+        except Exception as exc:  # - a corrupt entry is listed, never fatal
             plan.reason = f"unreadable ({' '.join(str(exc).split())})"
             continue
         target = submitted / plan.student / assignment / f"{plan.notebook}.ipynb"

@@ -29,7 +29,7 @@ def add_arguments(parser) -> None:
                              "under exports/)")
 
 
-def main(*, course=".", assignments=None, format="csv") -> int:  # noqa: A002 - the CLI's word
+def main(*, course=".", assignments=None, format="csv") -> int:  # the CLI's word
     """Write ``grades.csv`` rows of ``assignments`` from the course's gradebook; 0 on success."""
     from .grade import course_setting
     from ._store import open_gradebook, write_grades

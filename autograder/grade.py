@@ -82,7 +82,7 @@ def _sources(course: Path, assignment: str) -> tuple[dict, dict]:
                     course, nbformat.read(path, as_version=4))
             except UsageError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise UsageError(f"cannot read the source notebook {path}: {exc}") from None
         else:
             files[rel] = path.read_bytes()
@@ -135,7 +135,7 @@ def _read_submission(folder: Path, name: str):
         if not isinstance(nb.get("cells"), list):
             raise ValueError("no cell list")
         return nb, ""
-    except Exception:  # noqa: BLE001 - any unreadable notebook is 'malformed'
+    except Exception:  # any unreadable notebook is 'malformed'
         return None, "malformed"
 
 
@@ -211,7 +211,7 @@ def _write_feedback(course, student, assignment, result, executed, info) -> None
     for name, asm in info["assembled"].items():  # unreadable notebooks get a page too
         nb = executed.get(name, {"cells": []})
         by_index = {t.index: e for t, e in zip(asm.tests, (
-            e for e in result["tests"] if e["notebook"] == name))}
+            e for e in result["tests"] if e["notebook"] == name), strict=False)}
         nb, by_index = withhold(nb, by_index, hidden_snippets(asm))  # no hidden test quoted
         html = feedback_html(student, assignment, name, nb, by_index, asm.shown, result)
         tmp = out / f".{name}.html.tmp"
@@ -379,7 +379,7 @@ def _late_penalties(course: Path):
     try:
         late = AssignLatePenalties(config=course_config(course))
         late.init_plugin()
-    except Exception as exc:  # noqa: BLE001 - a bad plugin_class is the teacher's to fix
+    except Exception as exc:  # a bad plugin_class is the teacher's to fix
         raise UsageError(f"cannot set up the late-submission plugin of nbgrader_config.py: "
                          f"{type(exc).__name__}: {exc}") from None
     return late
@@ -399,7 +399,7 @@ def _warm_up(preload: tuple[str, ...]) -> None:
     def start():
         try:
             fork_server(preload)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
     threading.Thread(target=start, name="fork-server-start", daemon=True).start()
 
@@ -428,7 +428,7 @@ class _Feed:
         for student in self._students:
             try:
                 payload, self.infos[student] = self._prepare(student)
-            except Exception as exc:  # noqa: BLE001 - one unreadable submission, not the batch
+            except Exception as exc:  # one unreadable submission, not the batch
                 self.failed.append((student, exc))
                 continue
             return payload
@@ -449,7 +449,7 @@ def _grade(course, assignment, students, prepare, store, workers, client, progre
             info = feed.infos[student]
             try:
                 result, executed = _score(student, assignment, outcome, payload, info, store)
-            except Exception as exc:  # noqa: BLE001 - one row with status 'error', not a crash
+            except Exception as exc:  # one row with status 'error', not a crash
                 result, executed = _score(student, assignment, error_outcome(student, exc),
                                           payload, info, store)
             if result["status"] == "error" and attempt < _RETRIES:

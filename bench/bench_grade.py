@@ -66,7 +66,8 @@ def _seconds(timing: dict) -> float:
     start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
     if not (start and end):
         return 0.0
-    parse = lambda text: datetime.fromisoformat(text.replace("Z", "+00:00"))  # noqa: E731
+    def parse(text):
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
     return (parse(end) - parse(start)).total_seconds()
 
 

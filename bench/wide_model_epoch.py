@@ -14,8 +14,8 @@ import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
 _TRAIN, _TEST, _WIDTH = 1600, 400, 512
 # forward matmul of the 512x512 layer on the training set, its two backward products,
@@ -37,7 +37,7 @@ def epoch_function(weights, lr=0.1):
         with tf.GradientTape() as tape:
             train = loss(y, model(x))
         test = loss(y_test, model(x_test))
-        for g, w in zip(tape.gradient(train, weights), weights):
+        for g, w in zip(tape.gradient(train, weights), weights, strict=False):
             w.assign_sub(lr * g)
         return train, test
     return epoch

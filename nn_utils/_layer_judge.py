@@ -173,7 +173,7 @@ def _check_gradients(spec, plan, seen, d_out, label, expected, refs):
         values = [items[j]["value"] for j, _ in slots]
         for perm in permutations(range(len(slots))):
             if list(perm) != list(range(len(slots))) and all(
-                    fits(values[p], n) for p, (_, n) in zip(perm, slots)):
+                    fits(values[p], n) for p, (_, n) in zip(perm, slots, strict=False)):
                 order = "(" + ", ".join(f"d_{slots[p][1]}" for p in perm) + ")"
                 return failed(name, f"{label} returns the right gradients in the wrong order",
                               expected=spec.returns_text, got=order,
@@ -212,7 +212,7 @@ def _check_directional(spec, plan, observed, grads, scale=1.0):
     for n, rows in observed["directional"].items():
         g = scale * np.asarray(grads[n], dtype=np.float64)
         norm = float(np.linalg.norm(g))
-        for u, h, values in zip(plan["directions"][n], plan["steps"][n], rows):
+        for u, h, values in zip(plan["directions"][n], plan["steps"][n], rows, strict=False):
             if any(v is None for v in values):
                 return failed(spec.name, f"{spec.signature} failed on slightly moved inputs",
                               where=observed.get("directional_error", f"moving {n}"),

@@ -73,7 +73,7 @@ def _objective(out, d_out):
         if np.iscomplexobj(out):
             return None
         arr = np.asarray(out, dtype=np.float64)
-    except Exception:  # noqa: BLE001 - any odd return is just "no value"
+    except Exception:  # any odd return is just "no value"
         return None
     if np.ndim(d_out) == 0:
         return float(d_out * np.sum(arr)) if arr.size == 1 else None
@@ -113,7 +113,7 @@ def _repeated_calls(spec, student, plan: dict, observed: dict) -> None:
     directional = {}
     for name, directions in plan["directions"].items():
         rows = []
-        for u, multipliers in zip(directions, plan["multipliers"][name]):
+        for u, multipliers in zip(directions, plan["multipliers"][name], strict=False):
             row = []
             for s in multipliers:
                 moved = _copies(arrays)

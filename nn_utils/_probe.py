@@ -35,7 +35,7 @@ def call(fn, *args, **kwargs) -> dict:
     """
     try:
         return {"value": fn(*args, **kwargs)}
-    except Exception as exc:  # noqa: BLE001 - any student error becomes data
+    except Exception as exc:  # any student error becomes data
         return {"error": describe_error(exc)}
     finally:
         sys.last_traceback = None  # do not keep the student's frames alive
@@ -54,14 +54,14 @@ def as_array(value):
     if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor / Variable
         try:
             value = value.numpy()
-        except Exception:  # noqa: BLE001
+        except Exception:
             return None, type(value).__name__
     if isinstance(value, (tuple, list)) and len(value) != 0 and not all(
             np.isscalar(v) or isinstance(v, np.ndarray) for v in value):
         return None, f"{type(value).__name__} of {len(value)}"
     try:
         arr = np.asarray(value)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None, type(value).__name__
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                    or arr.dtype == bool):
@@ -79,5 +79,5 @@ def snapshot(*arrays):
 
 def mutated(before, after) -> list[int]:
     """Indices of arrays whose content changed during a call."""
-    return [i for i, (b, a) in enumerate(zip(before, after))
+    return [i for i, (b, a) in enumerate(zip(before, after, strict=False))
             if b.shape != np.shape(a) or not np.array_equal(b, a, equal_nan=True)]

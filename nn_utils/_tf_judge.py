@@ -107,7 +107,7 @@ def _named_mistake(plan, refs, values, large):
     tables = [_mistakes(plan["cases"][i], refs[i]) for i in large]
     for row, (bug, _, hint) in enumerate(tables[0]):
         if all(_near(100 * values[i] if bug == "fraction" else values[i], table[row][1])
-               for i, table in zip(large, tables)):
+               for i, table in zip(large, tables, strict=False)):
             return bug, hint
     if values[large[0]] < 0:
         return "int8_overflow", ("a negative accuracy: an integer count overflowed (int8 "
@@ -118,7 +118,7 @@ def _named_mistake(plan, refs, values, large):
 def _scalar_values(plan, results, pair, expected):
     """The returned accuracies as floats, or the verdict on an error or a non-scalar."""
     values = []
-    for case, seen in zip(plan["cases"], results):
+    for case, seen in zip(plan["cases"], results, strict=False):
         call = _evaluate_call(case)
         if "error" in seen:
             return _pair_shows_axis0(plan, results, pair, expected) or error_verdict(
@@ -181,7 +181,7 @@ def judge_evaluate(plan, observed, expected) -> Verdict:
     refs = [float(a) for a in expected["accuracies"]]
     wrong = [i for i in range(len(cases)) if not _near(values[i], refs[i])]
     if not wrong:
-        changed = [c["name"] for c, seen in zip(cases, results) if seen.get("weights_changed")]
+        changed = [c["name"] for c, seen in zip(cases, results, strict=False) if seen.get("weights_changed")]
         if changed:
             return failed(EVALUATE, "evaluate changed the model's weights",
                           where=f"the '{changed[0]}' input", bug="mutates_model",

@@ -61,7 +61,7 @@ def _losses_close(got, expected, rtol=_LOSS_RTOL) -> bool:
 def _params_close(got, expected, start, rtol=_PARAM_RTOL) -> list[bool]:
     """Per variable: within ``rtol`` of the total update's size of ``expected``."""
     flags = []
-    for g, e, s in zip(got, expected, start):
+    for g, e, s in zip(got, expected, start, strict=False):
         g = np.asarray(g, np.float64)
         scale = np.abs(e - s).max()
         flags.append(g.shape == e.shape and
@@ -142,7 +142,7 @@ def _check_row0(ctx, got, seen):
         named = next(((bug, _LOSS_HINTS[bug]) for bug in train if np.allclose(
             got[0], [train[bug], test[bug]], rtol=_LAYOUT, atol=_LOSS_ATOL)), None)
     untouched = seen.get("same_objects", True) and all(
-        np.array_equal(np.asarray(a, np.float64), t) for a, t in zip(seen["after"], ctx.theta))
+        np.array_equal(np.asarray(a, np.float64), t) for a, t in zip(seen["after"], ctx.theta, strict=False))
     if named is None and untouched:
         named = "ignores_model", ("the model passed to fit never changed and these are not "
                                   "its losses: train and evaluate the model argument, not "
@@ -156,7 +156,7 @@ def _check_row0(ctx, got, seen):
 def _param_bug(ctx, seen):
     """(bug, hint) naming why the variables after fit differ from the reference."""
     after, start, epochs = seen["after"], ctx.theta, ctx.epochs
-    moved = [bool(np.any(np.asarray(a, np.float64) != s)) for a, s in zip(after, start)]
+    moved = [bool(np.any(np.asarray(a, np.float64) != s)) for a, s in zip(after, start, strict=False)]
     if not any(moved):
         if not seen.get("same_objects", True) and "model_after" in seen and all(
                 _params_close(seen["model_after"], ctx.step(epochs), start, _LOOSE)):
@@ -184,13 +184,13 @@ def _param_bug(ctx, seen):
         if all(_params_close(after, target, start, _LOOSE)):
             return bug, hint
     close = _params_close(after, ctx.step(epochs), start, _LOOSE)
-    if not all(moved) and all(c or not m for c, m in zip(close, moved)):
-        frozen = ", ".join(n for n, m in zip(VAR_NAMES, moved) if not m)
+    if not all(moved) and all(c or not m for c, m in zip(close, moved, strict=False)):
+        frozen = ", ".join(n for n, m in zip(VAR_NAMES, moved, strict=False) if not m)
         return "partial_update", (f"not updated: {frozen}; update every variable in "
                                   "model.weights")
     got = np.concatenate([(np.asarray(a, np.float64) - s).ravel()
-                          for a, s in zip(after, start)])
-    want = np.concatenate([(e - s).ravel() for e, s in zip(ctx.step(epochs), start)])
+                          for a, s in zip(after, start, strict=False)])
+    want = np.concatenate([(e - s).ravel() for e, s in zip(ctx.step(epochs), start, strict=False)])
     scale = float(got @ want / (want @ want))
     if np.linalg.norm(got - scale * want) <= _LOOSE * np.linalg.norm(want):
         if np.isclose(scale, -1, rtol=_LOOSE):
@@ -253,7 +253,7 @@ def judge_fit(plan, observed, expected) -> Verdict:
     cases, results = plan["cases"], observed.get("cases", [])
     if len(results) != len(cases):
         return failed(FIT, "the probe's record is incomplete", bug="bad_record")
-    for case, seen, want in zip(cases, results, expected["cases"]):
+    for case, seen, want in zip(cases, results, expected["cases"], strict=False):
         ctx = _Context(plan, case, want)
         if "error" in seen:
             return error_verdict(FIT, ctx.call, seen["error"])

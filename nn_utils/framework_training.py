@@ -62,17 +62,18 @@ def _network_probe(make_network, plan: dict) -> dict:
     if "error" in trained:
         return {**out, "error": trained["error"], "stage": "train_batch"}
     out["loss"], out["loss_desc"] = as_array(trained["value"])
-    out["changed"] = [not np.array_equal(b, p) for b, p in zip(before, params)]
+    out["changed"] = [not np.array_equal(b, p) for b, p in zip(before, params, strict=False)]
     grads = call(lambda: [as_array(g)[0] for g in net.param_grads()])
     out["grads"] = grads.get("value", [])
     out["shapes"] = [list(np.shape(p)) for p in params]
-    loss_of = lambda: float(net.loss.forward(net.forward(X.copy()), y.copy()))  # noqa: E731
+    def loss_of():
+        return float(net.loss.forward(net.forward(X.copy()), y.copy()))
     # the network's own loss at the unmoved parameters: what train_batch must return
     again = call(loss_of)
     out["own_loss"] = again.get("value")
     rows = []
     for p, original, u in zip(params, before, _directions(plan["direction_seed"],
-                                                          [b.shape for b in before])):
+                                                          [b.shape for b in before]), strict=False):
         values = []
         for s in plan["multipliers"]:
             p[...] = original + s * u
@@ -144,7 +145,7 @@ def _network_directional(name, plan, observed, grads):
     floats = [a.dtype for a in [observed["prediction"], *grads]
               if a is not None and np.issubdtype(a.dtype, np.floating)]
     eps = max((float(np.finfo(d).eps) for d in floats), default=float(np.finfo(np.float64).eps))
-    for index, (g, u, values) in enumerate(zip(grads, us, observed["directional"])):
+    for index, (g, u, values) in enumerate(zip(grads, us, observed["directional"], strict=False)):
         if any(v is None for v in values):
             return failed(name, "the loss could not be computed for slightly moved parameters",
                           where=observed.get("directional_error"), bug="forward_error")
@@ -197,7 +198,7 @@ def _sgd_probe(sgd_class, plan: dict) -> dict:
         return {"error": stepped["error"], "stage": "step"}
     return {"params": [np.array(p, copy=True) for p in net.held_params],
             "grads_changed": [not np.array_equal(a, b) for a, b in
-                              zip(net.held_grads, plan["grads"])]}
+                              zip(net.held_grads, plan["grads"], strict=False)]}
 
 
 def _sgd_judge(plan: dict, observed: dict, expected: dict):
@@ -212,11 +213,11 @@ def _sgd_judge(plan: dict, observed: dict, expected: dict):
                       "leave the gradients as they are", bug="mutates_grads")
     lr, before = plan["lr"], plan["params"]
     after, want = observed["params"], expected["after"]
-    ok = [np.allclose(a, w, rtol=1e-6, atol=1e-9) for a, w in zip(after, want)]
+    ok = [np.allclose(a, w, rtol=1e-6, atol=1e-9) for a, w in zip(after, want, strict=False)]
     if all(ok):
         return passed(name, f"step() moved all {len(ok)} parameters by -lr * grad in place "
                             f"(seed {plan['seed']})")
-    if all(np.array_equal(a, p) for a, p in zip(after, before)):
+    if all(np.array_equal(a, p) for a, p in zip(after, before, strict=False)):
         return failed(name, "step() left the network's parameters unchanged",
                       hint="update the arrays in place (an augmented assignment or a slice): "
                            "`param = param - ...` only rebinds a local name",
@@ -227,7 +228,7 @@ def _sgd_judge(plan: dict, observed: dict, expected: dict):
                   ("sgd_ignores_lr", lambda p, w: p - (p - w) / lr,
                    "scale the step by the learning rate self.lr"))
     for bug, update, hint in candidates:
-        if all(np.allclose(a, update(p, w)) for a, p, w in zip(after, before, want)):
+        if all(np.allclose(a, update(p, w)) for a, p, w in zip(after, before, want, strict=False)):
             return failed(name, "step() moved the parameters the wrong way", hint=hint, bug=bug)
     first = ok.index(False)
     return failed(name, "a parameter was not updated correctly",

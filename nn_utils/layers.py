@@ -43,8 +43,8 @@ forward calls (e.g. +1000 on logits); ``hints`` for the message when no
 fingerprint matches.  Generic fingerprints (sign, d_out ignored, x N, / N,
 transpose, d_out unchanged, zeros) apply to every row; list only the
 layer-specific ones.  A fingerprint is a transform of the expected values in
-``ctx`` and a hint names the idea, never a line of the solution.  ``TABLE[name].with_dims(...)`` gives the row at other
-sizes.
+``ctx`` and a hint names the idea, never a line of the solution.
+``TABLE[name].with_dims(...)`` gives the row at other sizes.
 """
 from __future__ import annotations
 

@@ -166,10 +166,10 @@ def probe_fit(fit, plan) -> dict:
         seen = {"stdout": lines, "after": _values(originals)}
         try:
             current = list(model.weights)
-        except Exception:  # noqa: BLE001 - the student broke the model: data, not a crash
+        except Exception:  # the student broke the model: data, not a crash
             current = []
         seen["same_objects"] = len(current) == len(originals) and all(
-            a is b for a, b in zip(current, originals))
+            a is b for a, b in zip(current, originals, strict=False))
         if not seen["same_objects"]:
             with contextlib.suppress(Exception):
                 seen["model_after"] = _values(current)

@@ -21,12 +21,12 @@ def reports(source: str, namespace: dict | None = None, stop_at: str | None = No
 
     scope = dict(namespace or {})
     with mock.patch("IPython.display.display", display):
-        exec(kernel_helpers(MIME), scope)  # noqa: S102 - test support
+        exec(kernel_helpers(MIME), scope)  # test support
     code = rewrite(source).kernel_source
     if stop_at is not None:
         code = code[:code.index(stop_at)]
     try:
-        exec(code, scope)  # noqa: S102
-    except Exception:  # noqa: BLE001 - a crash in the cell: reports stop there
+        exec(code, scope)
+    except Exception:  # a crash in the cell: reports stop there
         pass
     return sent

@@ -34,7 +34,7 @@ def load_reference() -> dict:
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
     namespace: dict = {"__name__": "numpy_framework_solution"}
     for grade_id in DEFINITIONS:
-        exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)  # noqa: S102
+        exec(compile(cells[grade_id], f"<{grade_id}>", "exec"), namespace)
     return namespace
 
 
@@ -107,7 +107,7 @@ def _normal(rng, d, h, layer):
 def _sgd(update, first_only=False):
     """An SGD.step applying ``update(self, param, grad)`` to every (or the first) pair."""
     def step(self):
-        pairs = list(zip(self.net.params(), self.net.param_grads()))
+        pairs = list(zip(self.net.params(), self.net.param_grads(), strict=False))
         for param, grad in pairs[:1] if first_only else pairs:
             update(self, param, grad)
     return step
@@ -119,7 +119,7 @@ def _scale_grad_then_subtract(self, param, grad):
 
 
 def _sgd_attribute_loop(self):
-    for param, grad in zip(self.net.params, self.net.param_grads):
+    for param, grad in zip(self.net.params, self.net.param_grads, strict=False):
         param -= self.lr * grad
 
 
@@ -229,7 +229,7 @@ def _train_batch(backward=True, returns="loss", update=False):
         if backward:
             self.backward(self.loss.backward())
         if update:
-            for p, g in zip(self.params(), self.param_grads()):
+            for p, g in zip(self.params(), self.param_grads(), strict=False):
                 p -= 0.1 * g
         return {"loss": loss, "none": None, "grad": self.loss.input_grad if backward
                 else None}[returns]
@@ -306,7 +306,7 @@ def _permute_by_sort(self, X, y, rng):
 
 def _batches_by_split(self, X, y, size=32):
     cuts = list(range(size, len(X), size))
-    yield from zip(np.split(X, cuts), np.split(y, cuts))
+    yield from zip(np.split(X, cuts), np.split(y, cuts), strict=False)
 
 
 CORRECT["trainer"] = [

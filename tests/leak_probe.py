@@ -109,7 +109,7 @@ def _alarm(*_):
 def main(bundle: str, answers_file: str) -> None:
     sys.path.insert(0, bundle)
     sys.modules["tensorflow"] = None  # the answers need no TensorFlow; calls must stay quick
-    from nn_utils import wire  # noqa: the bundle's own
+    from nn_utils import wire  # the bundle's own (sys.path starts there)
     here = os.path.realpath(os.path.join(bundle, "nn_utils"))
     import nn_utils
     assert os.path.realpath(os.path.dirname(nn_utils.__file__)) == here, nn_utils.__file__
@@ -119,7 +119,7 @@ def main(bundle: str, answers_file: str) -> None:
     for info in pkgutil.walk_packages(nn_utils.__path__, "nn_utils."):
         try:
             module = importlib.import_module(info.name)
-        except Exception:  # noqa: BLE001 - a module that cannot load here computes nothing
+        except Exception:  # a module that cannot load here computes nothing
             continue
         for name, value in vars(module).items():
             if not name.startswith("__"):
@@ -139,7 +139,7 @@ def main(bundle: str, answers_file: str) -> None:
                     with contextlib.redirect_stdout(io.StringIO()), \
                             contextlib.redirect_stderr(io.StringIO()):
                         result = fn(*_fresh(args))
-                except BaseException:  # noqa: BLE001 - wrong conventions raise; that is fine
+                except BaseException:  # wrong conventions raise; that is fine
                     continue
                 finally:
                     signal.setitimer(signal.ITIMER_REAL, 0)

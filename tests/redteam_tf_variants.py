@@ -55,7 +55,7 @@ def ev_sklearn(model, X, Y):
 
 def ev_python_loop(model, X, Y):
     probs = model(tf.convert_to_tensor(X))
-    correct = sum(int(np.argmax(p)) == int(y) for p, y in zip(probs.numpy(), Y))
+    correct = sum(int(np.argmax(p)) == int(y) for p, y in zip(probs.numpy(), Y, strict=False))
     return correct / len(Y) * 100
 
 
@@ -158,7 +158,7 @@ def fit_tf_print(model, X_train, Y_train, X_test, Y_test, N, lr):
         if epoch > 0:
             with tf.GradientTape() as tape:
                 loss = scce(Y_train, model(X_train))
-            for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+            for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
                 w.assign_sub(lr * g)
         row = [scce(Y_train, model(X_train)).numpy(), scce(Y_test, model(X_test)).numpy()]
         history.append(row)
@@ -173,7 +173,7 @@ def fit_tf_print_stdout(model, X_train, Y_train, X_test, Y_test, N, lr):
     for epoch in range(1, N + 1):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         history.append(_both(model, X_train, Y_train, X_test, Y_test))
         if epoch % 10 == 0:
@@ -187,7 +187,7 @@ def fit_stderr_print(model, X_train, Y_train, X_test, Y_test, N, lr):
     for epoch in range(N):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         history.append(_both(model, X_train, Y_train, X_test, Y_test))
         if (epoch + 1) % 10 == 0:
@@ -219,7 +219,7 @@ def fit_assign(model, X_train, Y_train, X_test, Y_test, N, lr):
         with tf.GradientTape() as tape:
             L = scce(Y_train, model(X_train))
         grads = tape.gradient(L, model.weights)
-        for w, g in zip(model.weights, grads):
+        for w, g in zip(model.weights, grads, strict=False):
             w.assign(w - lr * g)
         hist[k] = [scce(Y_train, model(X_train)), scce(Y_test, model(X_test))]
         if k % 10 == 0:
@@ -235,7 +235,7 @@ def fit_shuffled_full_batch(model, X_train, Y_train, X_test, Y_test, N, lr):
         idx = rng.permutation(len(X_train))
         with tf.GradientTape() as tape:
             loss = scce(Y_train[idx], model(X_train[idx]))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         history.append(_both(model, X_train, Y_train, X_test, Y_test))
         if (epoch + 1) % 10 == 0:
@@ -248,7 +248,7 @@ def fit_tf_function_step(model, X_train, Y_train, X_test, Y_test, N, lr):
     def step(X, Y):
         with tf.GradientTape() as tape:
             loss = scce(Y, model(X))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         return loss
 
@@ -275,7 +275,7 @@ def fit_onehot_categorical(model, X_train, Y_train, X_test, Y_test, N, lr):
             break
         with tf.GradientTape() as tape:
             loss = cce(Ytr, model(X_train))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(g * lr)
     return np.array(history)
 
@@ -286,7 +286,7 @@ def fit_tensor_rows(model, X_train, Y_train, X_test, Y_test, N, lr):
     for epoch in range(N):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         history.append([scce(Y_train, model(X_train)), scce(Y_test, model(X_test))])
         if epoch % 10 == 9:
@@ -301,7 +301,7 @@ def _minibatch_fit(model, X_train, Y_train, X_test, Y_test, N, lr, batch_size):
             Xb, Yb = X_train[start:start + batch_size], Y_train[start:start + batch_size]
             with tf.GradientTape() as tape:
                 loss = scce(Yb, model(Xb))
-            for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+            for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
                 w.assign_sub(lr * g)
         history.append(_both(model, X_train, Y_train, X_test, Y_test))
         if (epoch + 1) % 10 == 0:
@@ -339,7 +339,7 @@ def _optimizer_fit(name, make_optimizer):
         for epoch in range(N):
             with tf.GradientTape() as tape:
                 loss = scce(Y_train, model(X_train))
-            opt.apply_gradients(zip(tape.gradient(loss, model.weights), model.weights))
+            opt.apply_gradients(zip(tape.gradient(loss, model.weights), model.weights, strict=False))
             history.append(_both(model, X_train, Y_train, X_test, Y_test))
             if (epoch + 1) % 10 == 0:
                 print(epoch + 1, history[-1])
@@ -365,7 +365,7 @@ def fitb_row_k_in_tape(model, X_train, Y_train, X_test, Y_test, N, lr):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
         history.append([loss.numpy(), scce(Y_test, model(X_test)).numpy()])
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         if epoch % 10 == 0:
             print(epoch, history[-1])
@@ -380,7 +380,7 @@ def fitb_accuracy_history(model, X_train, Y_train, X_test, Y_test, N, lr):
     for epoch in range(N):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         history.append(_both(model, X_train, Y_train, X_test, Y_test, accuracy))
         if (epoch + 1) % 10 == 0:
@@ -394,7 +394,7 @@ def fitb_lr_over_n(model, X_train, Y_train, X_test, Y_test, N, lr):
     for epoch in range(N):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g / len(X_train))
         history.append(_both(model, X_train, Y_train, X_test, Y_test))
         if (epoch + 1) % 10 == 0:
@@ -416,7 +416,7 @@ def fitb_train_loss_before_update(model, X_train, Y_train, X_test, Y_test, N, lr
     for epoch in range(N):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         history.append([float(loss), float(scce(Y_test, model(X_test)))])
         if (epoch + 1) % 10 == 0:
@@ -433,7 +433,7 @@ def fitb_silent_with_warning(model, X_train, Y_train, X_test, Y_test, N, lr):
     for _ in range(N):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         history.append(_both(model, X_train, Y_train, X_test, Y_test))
     return np.array(history)
@@ -465,7 +465,7 @@ def fitb_global_data(model, X_train, Y_train, X_test, Y_test, N, lr):
     for epoch in range(N):
         with tf.GradientTape() as tape:
             loss = scce(NOTEBOOK_Y, model(NOTEBOOK_X))
-        for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+        for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
             w.assign_sub(lr * g)
         history.append(_both(model, X_train, Y_train, X_test, Y_test))
         if (epoch + 1) % 10 == 0:

@@ -51,7 +51,7 @@ def lab():
     """The solution's namespace with the data and the model-comparison helpers loaded."""
     namespace = fv.load_reference()
     for grade_id in ("data", "models"):
-        exec(compile(_source(grade_id), f"<{grade_id}>", "exec"), namespace)  # noqa: S102
+        exec(compile(_source(grade_id), f"<{grade_id}>", "exec"), namespace)
     return namespace
 
 

@@ -126,7 +126,8 @@ def _grades(course: Path, run, student: str, assignment: str) -> dict:
     assert graded.is_file(), f"{student}/{assignment} was not graded:\n{run.log[-3000:]}"
     with Gradebook("sqlite:///" + str(course / "gradebook.db")) as gb:
         notebook = gb.find_submission_notebook(assignment, assignment, student)
-        return {g.name: (g.auto_score, float(g.max_score), bool(g.needs_manual_grade)) for g in notebook.grades}
+        return {g.name: (g.auto_score, float(g.max_score), bool(g.needs_manual_grade))
+                for g in notebook.grades}
 
 
 def _cpu_seconds(notebook: Path) -> float:
@@ -169,7 +170,8 @@ def test_solution_gets_full_marks_and_manual_cells_wait_for_a_grader(course_run,
     tests, manual = _grade_ids(assignment, "test"), _grade_ids(assignment, "manual")
     assert set(grades) == tests | manual, "every graded cell must be in the gradebook"
     lost = {gid: grades[gid] for gid in tests if grades[gid][0] != grades[gid][1]}
-    assert not lost, "\n".join(f"{gid}: {g[0]}/{g[1]}\n{cell_output_text(graded, gid)}" for gid, g in lost.items())
+    assert not lost, "\n".join(f"{gid}: {g[0]}/{g[1]}\n{cell_output_text(graded, gid)}"
+                               for gid, g in lost.items())
     for gid in manual:
         auto, top, needs_manual = grades[gid]
         assert auto is None and needs_manual and top > 0, (gid, grades[gid])

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import nn_utils
-from nn_utils import CheckFailed
 from redteam_variants import BUGGY, CORRECT
 from teacher import CHECKERS as _ALL, verdict
 
@@ -200,7 +199,7 @@ def test_sgd_reaching_the_parameters_through_the_layers_passes():
 
     def step(self):
         for layer in self.net.layers:
-            for param, grad in zip(layer.params, layer.param_grads):
+            for param, grad in zip(layer.params, layer.param_grads, strict=False):
                 param -= self.lr * grad
 
     for seed in range(20):
@@ -272,7 +271,7 @@ def _fit_record(plan, printed):
     from autograder.reference.tf import expected_fit
     from nn_utils import _tf_judge_fit
     cases = []
-    for case, want in zip(plan["cases"], expected_fit(plan)["cases"]):
+    for case, want in zip(plan["cases"], expected_fit(plan)["cases"], strict=False):
         ctx = _tf_judge_fit._Context(plan, case, want)
         cases.append({"stdout": list(printed), "same_objects": True, "is_ndarray": True,
                       "type": "ndarray", "desc": "ndarray",

@@ -76,7 +76,7 @@ def test_places_good_names_and_lists_bad_ones(course, tmp_path, capsys, make):
     out = capsys.readouterr().out
     assert f"placed {len(GOOD)} notebook(s)" in out
     for name, reason in BAD.items():
-        line = next(l for l in out.splitlines() if l.strip().startswith(name + ":"))
+        line = next(row for row in out.splitlines() if row.strip().startswith(name + ":"))
         assert reason in line
 
 

@@ -127,7 +127,8 @@ def test_every_course_test_cell_has_a_kernel_form_that_compiles():
 
 
 def test_a_failed_hidden_numpy_assert_does_not_quote_the_expected_values():
-    square = lambda x: x * x + (0.5 if isinstance(x, np.ndarray) and len(x) == 3 else 0)  # noqa: E731
+    def square(x):
+        return x * x + (0.5 if isinstance(x, np.ndarray) and len(x) == 3 else 0)
     entry = _score(reports(SQUARE_TEST, {"np": np, "square": square}))
     assert entry["points"] == 0.0
     assert entry["message"] == "AssertionError: a hidden test failed"

@@ -274,7 +274,8 @@ def _partial_credit_course(root: Path) -> Path:
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
                                                            "display_name": "Python 3"}})
     nb.cells = [
-        cell("def f(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION\n", "f", solution=True),
+        cell("def f(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION\n", "f",
+             solution=True),
         cell("score = 0\nif f(1) == 1:\n    score += 0.5\nif f(2) == 4:\n    score += 0.5\nscore\n",
              "test-score", points=1),
         cell("assert f(0) == 0\n0.5 * (f(2) == 4) + 1.0 * float(f(3) == 9)\n", "test-expr", points=2),

@@ -143,7 +143,7 @@ def test_feedback_shows_messages_not_hidden_tests():
                for t in asm.tests]
     result = {"status": "ok", "detail": "", "tests": entries}
     html = text_of(feedback_html("s1", "tiny", "tiny", asm.notebook,
-                                 {t.index: e for t, e in zip(asm.tests, entries)}, asm.shown,
+                                 {t.index: e for t, e in zip(asm.tests, entries, strict=False)}, asm.shown,
                                  result))
     assert "square(-2)" not in html and "seed=7" not in html
     assert "AssertionError: why" in html and "assert square(3) == 9" in html
@@ -160,7 +160,7 @@ def test_feedback_is_rendered_like_a_notebook_and_withholds_hidden_tests(assignm
     entries = [{"grade_id": t.grade_id, "notebook": name, "points": 0.0, "ok": False,
                 "max_points": t.max_points, "check": None, "message": "AssertionError: why",
                 "bug": None, "manual": t.manual, "auto_score": 0.0} for t in asm.tests]
-    nb, by_index = withhold(asm.notebook, {t.index: e for t, e in zip(asm.tests, entries)},
+    nb, by_index = withhold(asm.notebook, {t.index: e for t, e in zip(asm.tests, entries, strict=False)},
                             hidden_snippets(asm))
     page = feedback_html("s1", assignment, name, nb, by_index, asm.shown,
                          {"status": "ok", "detail": "", "tests": entries})

@@ -11,7 +11,7 @@ import nn_utils
 from autograder import reference
 from nn_utils import CheckFailed, wire
 from nn_utils._runner import get_check
-from teacher import CHECKERS as _ALL, judge, judge_record, plan as plan_of
+from teacher import CHECKERS as _ALL, judge, judge_record
 from nn_utils.layers import TABLE, layer_check
 
 from layer_variants import (BUGGY, CORRECT, AffineDot, AffineTransposedDWeight, CEStable,

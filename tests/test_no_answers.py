@@ -139,7 +139,7 @@ def _same(a, b, where="") -> list[str]:
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
             return [f"{where}: length"]
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in _same(x, y, f"{where}[{i}]")]
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=False)) for d in _same(x, y, f"{where}[{i}]")]
     if isinstance(a, (np.ndarray, float, int)) and not isinstance(a, bool):
         ok = np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-9, atol=1e-12)
         return [] if ok else [where]

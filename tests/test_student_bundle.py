@@ -9,7 +9,6 @@ repository was never installed.  The ``nn_utils`` imported must be the bundled o
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path

@@ -55,7 +55,7 @@ def evaluate_tensor(model, X, Y):
 def evaluate_loop_count(model, X, Y):
     probabilities = np.asarray(model(X))
     correct = 0
-    for row, label in zip(probabilities, Y):
+    for row, label in zip(probabilities, Y, strict=False):
         correct += int(row.argmax() == label)
     return 100 * correct / len(Y)
 
@@ -172,7 +172,7 @@ def _descend(model, X, Y, lr, loss=mean_scce, sign=1.0, variables=None):
     with tf.GradientTape() as tape:
         value = loss(Y, model(X))
     weights = model.weights if variables is None else variables(model)
-    for g, w in zip(tape.gradient(value, weights), weights):
+    for g, w in zip(tape.gradient(value, weights), weights, strict=False):
         w.assign_sub(sign * lr * g)
 
 
@@ -200,7 +200,7 @@ def fit_keras_sgd(model, X_train, Y_train, X_test, Y_test, N, lr):
     for epoch in range(N):
         with tf.GradientTape() as tape:
             loss = scce(Y_train, model(X_train))
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.weights), model.weights))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.weights), model.weights, strict=False))
         history[epoch + 1] = scce(Y_train, model(X_train)), scce(Y_test, model(X_test))
         if (epoch + 1) % 10 == 0:
             print(epoch + 1, history[epoch + 1])
@@ -218,7 +218,7 @@ def fit_tape_loss_reused(model, X_train, Y_train, X_test, Y_test, N, lr):
             print("epoch", epoch, "losses", history[-1])
         if epoch < N:
             gradients = tape.gradient(train_loss, model.weights)
-            for g, w in zip(gradients, model.weights):
+            for g, w in zip(gradients, model.weights, strict=False):
                 w.assign_sub(lr * g)
     return np.array(history)
 
@@ -238,15 +238,15 @@ def fit_float32_array(model, X_train, Y_train, X_test, Y_test, N, lr):
 def _rebinding_step(model, X, Y, lr):
     with tf.GradientTape() as tape:
         loss = mean_scce(Y, model(X))
-    for g, w in zip(tape.gradient(loss, model.weights), model.weights):
-        w = w - lr * g  # noqa: F841 - the bug: rebinds a name, the model never changes
+    for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
+        w = w - lr * g  # the bug: rebinds a name, the model never changes
 
 
 def _outside_tape_step(model, X, Y, lr):
     with tf.GradientTape() as tape:
         probabilities = model(X)
     loss = mean_scce(Y, probabilities)
-    for g, w in zip(tape.gradient(loss, model.weights), model.weights):
+    for g, w in zip(tape.gradient(loss, model.weights), model.weights, strict=False):
         w.assign_sub(lr * g)
 
 
@@ -267,7 +267,8 @@ def _replacing_step(model, X, Y, lr):
     with tf.GradientTape() as tape:
         loss = mean_scce(Y, model(X))
     gradients = tape.gradient(loss, model.weights)
-    for layer, (g_W, g_b) in zip(model.layers, zip(gradients[::2], gradients[1::2])):
+    pairs = zip(gradients[::2], gradients[1::2], strict=True)
+    for layer, (g_W, g_b) in zip(model.layers, pairs, strict=False):
         layer.W = tf.Variable(layer.W - lr * g_W)
         layer.b = tf.Variable(layer.b - lr * g_b)
 

@@ -40,7 +40,8 @@ def as_nobody(argv: list[str], view: Path) -> list[str]:
     closed = sorted(c for c in closed if not any(o in c.parents for o in closed))
     held = [(path, view / f"keep{i}") for i, path in enumerate(keep)
             if any(c == path or c in path.parents for c in closed)]
-    q = lambda path: shlex.quote(str(path))  # noqa: E731
+    def q(path):
+        return shlex.quote(str(path))
     lines = ["set -e"]
     lines += [f"mkdir -p {q(spare)} && mount --bind {q(path)} {q(spare)}" for path, spare in held]
     lines += [f"mount -t tmpfs -o mode=0755 tmpfs {q(c)}" for c in closed]

@@ -40,7 +40,7 @@ _PLANS = {"evaluate": _tf.plan_evaluate, "fit": _tf.plan_fit}
 
 
 def _sgd(plan):
-    return {"after": [p - plan["lr"] * g for p, g in zip(plan["params"], plan["grads"])]}
+    return {"after": [p - plan["lr"] * g for p, g in zip(plan["params"], plan["grads"], strict=False)]}
 
 
 def _layer(name):

@@ -53,8 +53,8 @@ def trajectory(theta, X, Y, lr, steps, momentum=0.0) -> list:
     velocity = [np.zeros_like(t) for t in path[0]]
     for _ in range(steps):
         velocity = [momentum * v - lr * g
-                    for v, g in zip(velocity, grad(path[-1], X, Y))]
-        path.append([t + v for t, v in zip(path[-1], velocity)])
+                    for v, g in zip(velocity, grad(path[-1], X, Y), strict=False)]
+        path.append([t + v for t, v in zip(path[-1], velocity, strict=False)])
     return path
 
 
