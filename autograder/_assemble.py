@@ -10,11 +10,11 @@ controls are dropped.  Each test cell also records which ``check_*`` calls it ma
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass, field
 
 import nbformat
 
+from ._course import Markers, markers
 from ._expect import kernel_helpers, rewrite
 
 __all__ = ["ANY_SEED", "MIME", "TestCell", "Assembled", "assemble", "expected_checks",
@@ -22,11 +22,6 @@ __all__ = ["ANY_SEED", "MIME", "TestCell", "Assembled", "assemble", "expected_ch
 
 MIME = "application/x-nn-utils-observation"
 ANY_SEED = "any"
-_SOLUTION = re.compile(r"^\s*###\s*BEGIN SOLUTION.*?^\s*###\s*END SOLUTION[^\n]*\n?",
-                       re.S | re.M)
-_HIDDEN = re.compile(r"^\s*###\s*BEGIN HIDDEN TESTS.*?^\s*###\s*END HIDDEN TESTS[^\n]*\n?",
-                     re.S | re.M)
-_HIDDEN_MARKER = re.compile(r"^\s*###\s*(BEGIN|END) HIDDEN TESTS[^\n]*(\n|$)", re.M)
 
 
 @dataclass(frozen=True)
@@ -59,18 +54,11 @@ def _meta(cell) -> dict:
     return nbg if isinstance(nbg, dict) else {}
 
 
-def release_view(cell) -> str:
-    """The cell's source as students were given it: solutions cleared, hidden tests removed."""
-    text = cell.source
-    if cell.cell_type == "code":
-        text = _SOLUTION.sub("# YOUR CODE HERE\nraise NotImplementedError()\n", text)
-    else:
-        text = _SOLUTION.sub("YOUR ANSWER HERE\n", text)
-    return _HIDDEN.sub("", text).rstrip("\n")
-
-
-def _graded_source(cell) -> str:
-    return _HIDDEN_MARKER.sub("", cell.source)
+def release_view(cell, marks: Markers | None = None) -> str:
+    """The cell's source as students were given it: solutions cleared, hidden tests removed
+    (``marks``: the course's nbgrader markers; nbgrader's defaults when None)."""
+    marks = marks or markers()
+    return marks.release_view(cell.source, code=cell.cell_type == "code").rstrip("\n")
 
 
 def _python(source: str) -> ast.AST | None:
@@ -174,8 +162,10 @@ def _student_cells(submitted) -> tuple[dict, dict]:
     return answers, extra
 
 
-def assemble(name: str, source, submitted) -> Assembled:
-    """Graded notebook for notebook ``name`` from ``source`` and the student's copy (or None)."""
+def assemble(name: str, source, submitted, marks: Markers | None = None) -> Assembled:
+    """Graded notebook for notebook ``name`` from ``source`` and the student's copy (or None);
+    ``marks``: the course's nbgrader markers (nbgrader's defaults when None)."""
+    marks = marks or markers()
     answers, extra = _student_cells(submitted)
     cells, tests, shown = [_clean(c) for c in extra.get(None, [])], [], {}
     for cell in source.cells:
@@ -186,14 +176,14 @@ def assemble(name: str, source, submitted) -> Assembled:
             if theirs is not None and theirs.cell_type == cell.cell_type:
                 new = _clean(cell, theirs.source, meta)
             else:
-                new = _clean(cell, release_view(cell), meta)
+                new = _clean(cell, release_view(cell, marks), meta)
         else:
-            new = _clean(cell, _graded_source(cell), meta)
-            shown[len(cells)] = release_view(cell)
+            new = _clean(cell, marks.without_markers(cell.source), meta)
+            shown[len(cells)] = release_view(cell, marks)
         if (meta.get("grade") or meta.get("task")) and gid:
             # as nbgrader: only a code cell that is neither an answer nor a task is a test
             auto = cell.cell_type == "code" and not meta.get("solution") and not meta.get("task")
-            judged = rewrite(cell.source) if auto else None  # markers mark hidden lines
+            judged = rewrite(cell.source, marks) if auto else None  # markers mark hidden lines
             tests.append(TestCell(
                 notebook=name, grade_id=gid, index=len(cells),
                 max_points=float(meta.get("points") or 0.0),

@@ -4,7 +4,10 @@ One home for what nbgrader's configuration says about a course directory:
 settings (``Execute.timeout``, ``CourseDirectory.db_url`` ...), where each step's
 folder is (``CourseDirectory.source_directory``, ``submitted_directory``,
 ``autograded_directory``, ``feedback_directory`` and ``directory_structure``,
-resolved by nbgrader's own ``CourseDirectory``), and which files it ignores.
+resolved by nbgrader's own ``CourseDirectory``), which files it ignores, and
+its region markers (``ClearSolutions.begin_solution_delimeter`` ...,
+``ClearHiddenTests.begin_test_delimeter`` ...) with nbgrader's rule for them:
+a line that *contains* a delimiter opens or closes a region.
 A broken config is reported as one line (:class:`autograder.UsageError`).
 """
 from __future__ import annotations
@@ -12,11 +15,13 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import UsageError
 
-__all__ = ["course_config", "course_setting", "folder", "ignored", "students"]
+__all__ = ["course_config", "course_setting", "folder", "ignored", "students", "Markers",
+           "markers"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -69,3 +74,67 @@ def students(course: Path, step: str, assignment: str) -> list[str]:
         if match and path.is_dir():
             found.add(match["student_id"])
     return sorted(found)
+
+
+@dataclass(frozen=True)
+class Markers:
+    """nbgrader's solution and hidden-test delimiters, and the stubs a release shows."""
+
+    begin_solution: str
+    end_solution: str
+    begin_hidden: str
+    end_hidden: str
+    code_stub: str
+    text_stub: str
+
+    def _regions(self, source: str, begin: str, end: str):
+        """(line, inside a region, is a marker line) for each line, as nbgrader reads them."""
+        inside = False
+        for line in source.split("\n"):
+            if begin in line:
+                inside = True
+                yield line, True, True
+            elif end in line:
+                inside = False
+                yield line, True, True
+            else:
+                yield line, inside, False
+
+    def release_view(self, source: str, code: bool = True) -> str:
+        """``source`` as nbgrader releases it: each solution region replaced by the stub,
+        indented like its BEGIN line; each hidden-test region removed."""
+        out = []
+        stub = (self.code_stub if code else self.text_stub).split("\n")
+        for line, inside, marker in self._regions(source, self.begin_solution, self.end_solution):
+            if marker and self.begin_solution in line:
+                indent = re.match(r"\s*", line).group(0)
+                out += [indent + s for s in stub]
+            elif not inside:
+                out.append(line)
+        return "\n".join(line for line, inside, _ in self._regions(
+            "\n".join(out), self.begin_hidden, self.end_hidden) if not inside)
+
+    def hidden_lines(self, source: str) -> set[int]:
+        """Numbers (from 1) of the lines inside hidden-test regions, markers excluded."""
+        return {n for n, (_, inside, marker) in enumerate(
+            self._regions(source, self.begin_hidden, self.end_hidden), 1) if inside and not marker}
+
+    def without_markers(self, source: str, hidden: bool = True) -> str:
+        """``source`` without the marker lines of hidden tests (or of solutions)."""
+        begin, end = ((self.begin_hidden, self.end_hidden) if hidden
+                      else (self.begin_solution, self.end_solution))
+        return "\n".join(line for line, _, marker in self._regions(source, begin, end)
+                         if not marker)
+
+
+@functools.lru_cache(maxsize=8)
+def markers(course: Path | None = None) -> Markers:
+    """The markers nbgrader uses for ``course`` (its nbgrader_config.py), or its defaults."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+    config = course_config(Path(course)) if course is not None else None
+    kwargs = {"config": config} if config is not None else {}
+    solutions, hidden = ClearSolutions(**kwargs), ClearHiddenTests(**kwargs)
+    return Markers(solutions.begin_solution_delimeter, solutions.end_solution_delimeter,
+                   hidden.begin_test_delimeter, hidden.end_test_delimeter,
+                   solutions.code_stub.get("python", "# YOUR CODE HERE\nraise NotImplementedError()"),
+                   solutions.text_stub)

@@ -43,7 +43,6 @@ from __future__ import annotations
 import ast
 import io
 import math
-import re
 import tokenize
 from dataclasses import dataclass
 
@@ -60,7 +59,6 @@ _MODULES = {"np": np, "numpy": np, "math": math}
 _IDENTITY = (ast.Is, ast.IsNot)
 _KERNEL_ONLY = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp,
                 ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred)
-_HIDDEN = re.compile(r"^\s*###\s*(BEGIN|END) HIDDEN TESTS", re.M)
 _NOT_CODE = (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
              tokenize.ENDMARKER)
 
@@ -161,15 +159,9 @@ def _np_testing(node: ast.AST) -> bool:
             and isinstance(func.value.value, ast.Name) and func.value.value.id in ("np", "numpy"))
 
 
-def _hidden_lines(source: str) -> set:
-    lines, inside, hidden = source.splitlines(), False, set()
-    for number, line in enumerate(lines, 1):
-        marker = _HIDDEN.match(line)
-        if marker:
-            inside = marker[1] == "BEGIN"
-        elif inside:
-            hidden.add(number)
-    return hidden
+def _hidden_lines(source: str, marks=None) -> set:
+    from ._course import markers
+    return (marks or markers()).hidden_lines(source)
 
 
 class _Rewriter(ast.NodeTransformer):
@@ -296,8 +288,9 @@ def _displays(node: ast.AST, python: str) -> bool:
     return bool(tokens) and tokens[-1].string != ";"
 
 
-def rewrite(source: str) -> Rewritten | None:
-    """The kernel-side form of a test cell's ``source`` (hidden-test markers allowed).
+def rewrite(source: str, marks=None) -> Rewritten | None:
+    """The kernel-side form of a test cell's ``source`` (hidden-test markers allowed;
+    ``marks``: the course's nbgrader markers, nbgrader's defaults when None).
 
     Returns None when the cell cannot be parsed (it then runs as written and is
     judged by its errors only).
@@ -308,7 +301,7 @@ def rewrite(source: str) -> Rewritten | None:
         tree = ast.parse(python)
     except Exception:  # a cell we cannot parse is left alone
         return None
-    rewriter = _Rewriter(_trusted_names(tree), _hidden_lines(source))
+    rewriter = _Rewriter(_trusted_names(tree), _hidden_lines(source, marks))
     last = tree.body[-1] if tree.body else None
     tree = rewriter.visit(tree)
     body = list(tree.body)  # as written: a helper called by the last expression counts as called

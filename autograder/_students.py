@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from ._course import markers
 
 __all__ = ["Bug", "BUGS", "BROKEN", "BuildError", "bugs_for", "solution_notebook",
            "build_submission", "kinds_for"]
@@ -63,7 +64,6 @@ BUGS = (
 #: Broken submissions: kind -> what to do to the solution notebook.
 BROKEN = ("malformed", "infinite_loop", "kernel_crash", "missing")
 
-_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 _PREFIX = {"infinite_loop": "while True:\n    pass\n",
            "kernel_crash": "import os\nos._exit(1)\n"}
 
@@ -93,7 +93,7 @@ def kinds_for(assignment: str) -> list[str]:
 
 def solution_notebook(source_nb: dict, release_nb: dict) -> dict:
     """The released notebook with each solution cell replaced by the source's solution."""
-    answers = {_meta(c).get("grade_id"): _MARKER.sub("", _text(c))
+    answers = {_meta(c).get("grade_id"): markers().without_markers(_text(c), hidden=False)
                for c in _solution_cells(source_nb)}
     nb = copy.deepcopy(release_nb)
     for cell in _solution_cells(nb):

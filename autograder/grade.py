@@ -27,7 +27,8 @@ import nbformat
 
 from . import UsageError
 from ._assemble import assemble, preamble_source
-from ._course import course_config, course_setting, folder, ignored, students as submitters
+from ._course import course_config, course_setting, folder, ignored, markers
+from ._course import students as submitters
 from ._execute import kill_running
 from ._feedback import feedback_html
 from ._kernels import close_fork_servers, fork_server
@@ -147,7 +148,7 @@ def _prepare(course, assignment, student, *, sources, files, settings) -> tuple[
         submitted, problem = _read_submission(where, name)
         if problem:
             problems[name] = problem
-        assembled[name] = asm = assemble(name, source, submitted)
+        assembled[name] = asm = assemble(name, source, submitted, markers(course))
         if submitted is not None:
             nb = copy.deepcopy(asm.notebook)
             for test in asm.tests:  # asserts whose verdict the grader decides (see _expect)

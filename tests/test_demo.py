@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder import _students, demo
+from autograder._course import markers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -84,7 +85,7 @@ def test_every_bug_row_applies_to_the_course_source(bug):
     source = json.loads(path.read_text())
     cells = [c for c in source["cells"] if _students._meta(c).get("grade_id") == bug.cell]
     assert len(cells) == 1 and _students._meta(cells[0]).get("solution")
-    solution = _students._MARKER.sub("", _students._text(cells[0]))
+    solution = markers().without_markers(_students._text(cells[0]), hidden=False)
     assert solution.count(bug.old) == 1, f"{bug.id}: {bug.old!r} not found once"
 
 

@@ -239,3 +239,28 @@ def test_a_bad_late_penalty_plugin_is_one_line(tmp_path, capsys):
     assert cli.main(["--course", str(course), "grade", "tiny", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("autograder: error:") and "late-submission plugin" in err[-1]
+
+
+def test_markers_follow_nbgrader_a_line_that_contains_the_delimiter():
+    """nbgrader hides ``#### BEGIN HIDDEN TESTS`` too (a substring match), and keeps the
+    indentation of the BEGIN SOLUTION line for the stub: so does the release view."""
+    from nbformat.v4 import new_code_cell
+    from autograder._assemble import release_view
+    cell = new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
+                         "assert f() == 1\n#### BEGIN HIDDEN TESTS\nassert f() != 2  # secret\n"
+                         "#### END HIDDEN TESTS")
+    assert release_view(cell) == ("def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+                                  "assert f() == 1")
+
+
+def test_markers_are_read_from_the_courses_nbgrader_config(tmp_path):
+    from autograder._course import markers
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.ClearHiddenTests.begin_test_delimeter = 'BEGIN SECRET'\n"
+        "c.ClearHiddenTests.end_test_delimeter = 'END SECRET'\n"
+        "c.ClearSolutions.code_stub = {'python': 'pass  # yours'}\n")
+    marks = markers(tmp_path)
+    source = "x = 1\n# BEGIN SECRET\nassert x\n# END SECRET\ny = 2\n# BEGIN SOLUTION\nz = 3\n# END SOLUTION"
+    assert marks.release_view(source) == "x = 1\ny = 2\npass  # yours"
+    assert marks.hidden_lines(source) == {3}
+    assert markers().hidden_lines(source) == set()
