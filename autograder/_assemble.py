@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 from ._course import Markers, markers
-from ._expect import kernel_helpers, rewrite
+from ._expect import rewrite
 
 __all__ = ["ANY_SEED", "MIME", "TestCell", "Assembled", "assemble", "expected_checks",
            "release_view", "preamble_source"]
@@ -131,8 +131,8 @@ def expected_checks(source: str) -> tuple:
 def preamble_source() -> str:
     """Code run before the student's: sends each check's observations out as display data."""
     return ("from autograder._kernel_side import install as __autograder_install\n"
-            f"__autograder_install({MIME!r})\n"
-            "del __autograder_install\n") + kernel_helpers(MIME)
+            f"__autograder_expect = __autograder_install({MIME!r})\n"
+            "del __autograder_install\n")
 
 
 def _clean(cell, source: str | None = None, nbgrader: dict | None = None):

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Site", "Rewritten", "rewrite", "kernel_helpers", "DONE"]
+__all__ = ["Site", "Rewritten", "rewrite", "DONE"]
 
 DONE = -1                       # the site id of the end-of-cell marker
 _FUNC = "__autograder_expect"
@@ -310,77 +310,3 @@ def rewrite(source: str, marks=None) -> Rewritten | None:
     tree.body.append(ast.Expr(ast.Call(ast.Name(_FUNC, ast.Load()),
                                        [ast.Constant(DONE), ast.List([], ast.Load())], [])))
     return Rewritten(ast.unparse(ast.fix_missing_locations(tree)) + "\n", rewriter.finish(body))
-
-
-def kernel_helpers(mime: str) -> str:
-    """Code for the grading kernel's preamble: defines ``__autograder_expect``.
-
-    It binds what it uses before any student code runs; a student who replaces it
-    only loses the reports (and the points).
-    """
-    return f'''
-def __autograder_expect_factory():
-    import base64, types
-    import numpy
-    from IPython.display import display
-    from nn_utils import wire
-    asarray, ndarray, generic, dtype = numpy.asarray, numpy.ndarray, numpy.generic, numpy.dtype
-    scalars = {{bool: bool.__bool__, int: int.__index__, float: float.__float__, str: str.__str__}}
-    def plain(v, depth=0):
-        if v is None or type(v) in scalars:
-            return v
-        if depth > 20:
-            return {{"__repr__": "nested too deeply"}}
-        for base, cast in scalars.items():
-            if isinstance(v, base):
-                return cast(v)
-        if isinstance(v, (ndarray, generic)):
-            a = asarray(v)
-            return a if a.dtype != object else {{"__repr__": repr(a)[:300]}}
-        if isinstance(v, dtype):
-            return {{"__dtype__": dtype.__str__(v)}}
-        if isinstance(v, (bytes, bytearray)):
-            return {{"__bytes__": base64.b64encode(bytes(v)).decode()}}
-        if isinstance(v, tuple):
-            return {{"__tuple__": [plain(x, depth + 1) for x in v]}}
-        if isinstance(v, list):
-            return [plain(x, depth + 1) for x in v]
-        if isinstance(v, (set, frozenset)):
-            return {{"__set__": [plain(x, depth + 1) for x in v]}}
-        if isinstance(v, dict):
-            return {{"__dict__": [[plain(k, depth + 1), plain(x, depth + 1)]
-                                  for k, x in v.items()]}}
-        if isinstance(v, (types.GeneratorType, map, filter, zip)):
-            return [plain(x, depth + 1) for x in v]
-        if hasattr(v, "as_list") and hasattr(v, "rank"):
-            try:
-                return {{"__tuple__": [plain(x, depth + 1) for x in v.as_list()]}}
-            except Exception:
-                pass
-        if hasattr(v, "numpy") and hasattr(v, "dtype") and hasattr(v, "shape"):
-            try:
-                return plain(v.numpy(), depth + 1)
-            except Exception:
-                pass
-        return {{"__repr__": repr(v)[:300]}}
-    def expect(site, leaves, message=None):
-        values = []
-        for leaf in leaves:
-            try:
-                v = leaf()
-                values.append({{"value": plain(v), "numpy": True}} if isinstance(v, generic)
-                              else {{"value": plain(v)}})
-            except BaseException as exc:
-                values.append({{"error": (type(exc).__name__ + ": " + str(exc))[:300]}})
-        text = None
-        if message is not None:
-            try:
-                text = str(message())[:500]
-            except BaseException:
-                text = None
-        display({{{mime!r}: wire.dumps({{"expect": site, "values": values, "message": text}})}},
-                raw=True)
-    return expect
-__autograder_expect = __autograder_expect_factory()
-del __autograder_expect_factory
-'''

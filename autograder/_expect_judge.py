@@ -7,51 +7,19 @@ cell reached its end.
 """
 from __future__ import annotations
 
-import base64
 import builtins
-import re
 
 import numpy as np
+
+from nn_utils import wire
 
 from ._expect import _MODULES, _SAFE_BUILTINS, DONE, Site
 
 __all__ = ["is_expectation", "judge", "partial_points", "trailing_value"]
 
-_DTYPE = re.compile(r"^[<>|=]?[a-z]+[0-9]*$")   # plain numeric dtype names only
-
-
 def is_expectation(text) -> bool:
-    """True for a report of :func:`kernel_helpers` (as opposed to a check record)."""
+    """True for a report of :func:`autograder._kernel_side.expect_reporter` (not a check record)."""
     return isinstance(text, str) and text.startswith('{"expect"')
-
-
-def _untag(obj):
-    from nn_utils.wire import Opaque
-    if isinstance(obj, dict):
-        if len(obj) == 1:
-            (key, value), = obj.items()
-            if key == "__tuple__" and isinstance(value, list):
-                return tuple(_untag(v) for v in value)
-            if key == "__set__" and isinstance(value, list):
-                return {_hashable(_untag(v)) for v in value}
-            if key == "__dict__" and isinstance(value, list):
-                return {_hashable(_untag(k)): _untag(v) for k, v in value}
-            if key == "__bytes__" and isinstance(value, str):
-                return base64.b64decode(value, validate=True)
-            if key == "__dtype__" and isinstance(value, str) and _DTYPE.match(value):
-                return np.dtype(value)
-        return {k: _untag(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_untag(v) for v in obj]
-    return obj if not isinstance(obj, Opaque) else Opaque(obj)
-
-
-def _hashable(value):
-    if isinstance(value, np.ndarray):
-        return value.item() if value.ndim == 0 else tuple(value.tolist())
-    if isinstance(value, list):
-        return tuple(value)
-    return value
 
 
 class _LeafError(Exception):
@@ -74,7 +42,7 @@ def _check_site(site: Site, report: dict) -> str | None:
     if not isinstance(values, list) or len(values) != site.leaves:
         return "malformed test report"
     try:  # decoding too: a forged value (say bad base64) must fail the cell, not stop the grader
-        result = _evaluate(site, values, [_untag(v) for v in values])
+        result = _evaluate(site, values, [wire.untag(v) for v in values])
         if site.kind in ("call", "value") or bool(result):
             return None
         reason = None
@@ -151,7 +119,7 @@ def trailing_value(sites: tuple, texts: list):
         report = wire.loads(text)
         if isinstance(report, dict) and report.get("expect") == site.site:
             try:
-                return _evaluate(site, report["values"], [_untag(v) for v in report["values"]])
+                return _evaluate(site, report["values"], [wire.untag(v) for v in report["values"]])
             except Exception:  # judge() already failed such a cell
                 return None
     return None

@@ -9,7 +9,8 @@ from __future__ import annotations
 from unittest import mock
 
 from autograder._assemble import MIME
-from autograder._expect import kernel_helpers, rewrite
+from autograder._expect import rewrite
+from autograder._kernel_side import expect_reporter
 
 
 def reports(source: str, namespace: dict | None = None, stop_at: str | None = None) -> list:
@@ -21,7 +22,7 @@ def reports(source: str, namespace: dict | None = None, stop_at: str | None = No
 
     scope = dict(namespace or {})
     with mock.patch("IPython.display.display", display):
-        exec(kernel_helpers(MIME), scope)  # test support
+        scope["__autograder_expect"] = expect_reporter(MIME)
     code = rewrite(source).kernel_source
     if stop_at is not None:
         code = code[:code.index(stop_at)]
