@@ -45,7 +45,6 @@ class Assembled:
 
     notebook: nbformat.NotebookNode
     tests: list[TestCell] = field(default_factory=list)
-    student_found: bool = True
     shown: dict = field(default_factory=dict)   # index -> source as released (feedback)
 
 
@@ -195,4 +194,4 @@ def assemble(name: str, source, submitted, marks: Markers | None = None) -> Asse
         cells.extend(_clean(c) for c in extra.get(gid, []) if gid)
     nb = nbformat.v4.new_notebook(cells=cells, metadata={
         k: source.metadata[k] for k in ("kernelspec", "language_info") if source.metadata.get(k)})
-    return Assembled(nb, tests, submitted is not None, shown)
+    return Assembled(nb, tests, shown)

@@ -29,6 +29,7 @@ import socket
 import sys
 import time
 
+from ._procs import kill_tree
 from ._sandbox import enter as enter_sandbox
 
 __all__ = ["apply_limits", "boot_kernel", "serve", "LIMITS_ENV"]
@@ -117,14 +118,9 @@ def _send(conn: socket.socket, message: dict) -> None:
         pass
 
 
-def _kill_session(pid: int) -> None:
-    from ._procs import kill_tree
-    kill_tree(pid)
-
-
 def _kill_orphans(server_pid: int, kernels) -> None:
     """Kill processes re-parented to the server (daemons a kernel left behind)."""
-    from ._procs import kill_tree, process_table
+    from ._procs import process_table
     for pid, (ppid, _) in process_table().items():
         if ppid == server_pid and pid not in kernels:
             kill_tree(pid)
@@ -143,7 +139,7 @@ def serve(path: str, preload: list[str]) -> None:
 
     def stop(*_):
         for child in list(children):
-            _kill_session(child)
+            kill_tree(child)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -174,7 +170,7 @@ def serve(path: str, preload: list[str]) -> None:
             if not data:  # the provisioner went away: its kernel goes too
                 for child, owner in list(children.items()):
                     if owner is sock:
-                        _kill_session(child)
+                        kill_tree(child)
                 buffers.pop(sock)
                 poller.unregister(sock)
                 del by_fd[sock.fileno()]
@@ -198,7 +194,7 @@ def serve(path: str, preload: list[str]) -> None:
                 break
             owner = children.pop(pid, None)
             if owner is not None:
-                _kill_session(pid)
+                kill_tree(pid)
                 _send(owner, {"exit": os.waitstatus_to_exitcode(status)})
 
 

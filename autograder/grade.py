@@ -166,7 +166,7 @@ def _prepare(course, assignment, student, *, sources, files, settings) -> tuple[
     return payload, info
 
 
-def _score(student, assignment, outcome, payload, info, store) -> tuple[dict, dict]:
+def _scored(student, assignment, outcome, payload, info, store) -> tuple[dict, dict]:
     tests, executed = [], {}
     for name, asm in info["assembled"].items():
         text = outcome["notebooks"].get(name)
@@ -449,9 +449,9 @@ def _grade(course, assignment, students, prepare, store, workers, client, progre
             student, attempt = payload["key"], payload.get("attempt", 0)
             info = feed.infos[student]
             try:
-                result, executed = _score(student, assignment, outcome, payload, info, store)
+                result, executed = _scored(student, assignment, outcome, payload, info, store)
             except Exception as exc:  # one row with status 'error', not a crash
-                result, executed = _score(student, assignment, error_outcome(student, exc),
+                result, executed = _scored(student, assignment, error_outcome(student, exc),
                                           payload, info, store)
             if result["status"] == "error" and attempt < _RETRIES:
                 # the grader's fault, not the student's: again, in a kernel of its own
@@ -465,7 +465,7 @@ def _grade(course, assignment, students, prepare, store, workers, client, progre
             bar.update(1)
         for student, exc in feed.failed:
             info = {"assembled": {}, "problems": {}, "sha": "", "timestamp": None}
-            result, _ = _score(student, assignment, error_outcome(student, exc), {}, info, store)
+            result, _ = _scored(student, assignment, error_outcome(student, exc), {}, info, store)
             rows.append(_finish(course, assignment, result, {}, info, store))
             bar.update(1)
     finally:

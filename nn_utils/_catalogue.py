@@ -32,7 +32,3 @@ def load(name: str) -> None:
                        f"known checks: {', '.join(sorted(_MODULES))}")
     importlib.import_module(f"nn_utils.{_MODULES[name]}")
 
-
-def load_all() -> None:
-    for module in sorted(set(_MODULES.values())):
-        importlib.import_module(f"nn_utils.{module}")
