@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import sys
@@ -9,12 +10,8 @@ from pathlib import Path
 
 from . import UsageError
 
-__all__ = ["ToolError", "error_line", "choose", "course_root", "assignments_in", "generate",
+__all__ = ["command", "error_line", "choose", "course_root", "assignments_in", "generate",
            "notebook_names", "read_records"]
-
-
-class ToolError(UsageError):
-    """A problem with the user's input: reported as one line, exit status 2."""
 
 
 def error_line(exc: BaseException | str) -> int:
@@ -24,13 +21,26 @@ def error_line(exc: BaseException | str) -> int:
     return 2
 
 
+def command(main):
+    """The one error convention of every command's ``main``: a :class:`UsageError`
+    raised anywhere inside becomes one line on stderr and exit status 2, whether the
+    command runs from the CLI or is called as a function."""
+    @functools.wraps(main)
+    def run(**kwargs) -> int:
+        try:
+            return int(main(**kwargs) or 0)
+        except UsageError as exc:
+            return error_line(exc)
+    return run
+
+
 def course_root(course: str | os.PathLike) -> Path:
     """The course directory, checked to hold ``nbgrader_config.py`` or ``source/``."""
     root = Path(course).resolve()
     if not root.is_dir():
-        raise ToolError(f"course directory {course} does not exist")
+        raise UsageError(f"course directory {course} does not exist")
     if not (root / "nbgrader_config.py").is_file() and not (root / "source").is_dir():
-        raise ToolError(f"{root} is not a course directory "
+        raise UsageError(f"{root} is not a course directory "
                         "(no nbgrader_config.py and no source/); use --course DIR")
     return root
 
@@ -50,7 +60,7 @@ def choose(wanted, available: list[str], where: str) -> list[str]:
     chosen = list(wanted or available)
     unknown = sorted(set(chosen) - set(available))
     if unknown or not chosen:
-        raise ToolError(f"no assignment {', '.join(unknown) or 'at all'} {where} "
+        raise UsageError(f"no assignment {', '.join(unknown) or 'at all'} {where} "
                         f"(found: {', '.join(available) or 'none'})")
     return chosen
 
@@ -62,7 +72,7 @@ def notebook_names(root: Path, assignment: str) -> list[str]:
         if names:
             return names
     known = ", ".join(assignments_in(root)) or "none"
-    raise ToolError(f"assignment {assignment!r} has no notebook under "
+    raise UsageError(f"assignment {assignment!r} has no notebook under "
                     f"{root / 'source'} (assignments: {known})")
 
 

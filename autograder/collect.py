@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
-from ._tools import ToolError, course_root, error_line, notebook_names
+from . import UsageError
+from ._tools import command, course_root, notebook_names
 
 __all__ = ["DEFAULT_PATTERNS", "Placement", "plan_placements", "add_arguments", "main"]
 
@@ -59,7 +60,7 @@ def _opened(archive: Path) -> Iterator[list[tuple[str, int, Callable[[], bytes]]
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ToolError(f"cannot read {archive} as a zip file or folder ({exc})") from None
+        raise UsageError(f"cannot read {archive} as a zip file or folder ({exc})") from None
     with zf:
         yield [(info.filename, info.file_size, lambda i=info: zf.read(i))
                for info in zf.infolist() if not info.is_dir()]
@@ -71,9 +72,9 @@ def _compile(patterns: tuple[str, ...]) -> list[re.Pattern]:
         try:
             regex = re.compile(text)
         except re.error as exc:
-            raise ToolError(f"--pattern {text!r} is not a valid regular expression ({exc})") from None
+            raise UsageError(f"--pattern {text!r} is not a valid regular expression ({exc})") from None
         if "student_id" not in regex.groupindex:
-            raise ToolError(f"--pattern {text!r} has no named group (?P<student_id>...)")
+            raise UsageError(f"--pattern {text!r} has no named group (?P<student_id>...)")
         compiled.append(regex)
     return compiled
 
@@ -154,21 +155,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "'<id>_<anything>.ipynb' names")
 
 
+@command
 def main(*, course: str = ".", assignment: str, archive: str,
          pattern: str | None = None) -> int:
     """Place the notebooks of ``archive`` under ``submitted/``; 0 unless the input is unusable."""
     with ExitStack() as stack:
-        try:
-            root = course_root(course)
-            notebooks = notebook_names(root, assignment)
-            if not Path(archive).exists():
-                raise ToolError(f"archive {archive} does not exist")
-            entries = stack.enter_context(_opened(Path(archive)))
-            plans = plan_placements([(name, size) for name, size, _ in entries],
-                                    (pattern,) if pattern else DEFAULT_PATTERNS,
-                                    notebooks, assignment)
-        except ToolError as exc:
-            return error_line(exc)
+        root = course_root(course)
+        notebooks = notebook_names(root, assignment)
+        if not Path(archive).exists():
+            raise UsageError(f"archive {archive} does not exist")
+        entries = stack.enter_context(_opened(Path(archive)))
+        plans = plan_placements([(name, size) for name, size, _ in entries],
+                                (pattern,) if pattern else DEFAULT_PATTERNS,
+                                notebooks, assignment)
         readers = {name: read for name, _, read in entries}
         counts = _place(plans, readers, root / "submitted", assignment)
     _print_summary(assignment, plans, counts)

@@ -18,9 +18,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from . import _students
+from . import UsageError, _students
 from ._course import folder
-from ._tools import (ToolError, assignments_in, course_root, error_line, generate,
+from ._tools import (assignments_in, command, course_root, error_line, generate,
                      notebook_names, read_records)
 
 __all__ = ["DEMO_ASSIGNMENTS", "expected_outcome", "roster", "build_class",
@@ -69,10 +69,10 @@ def roster(assignment: str, students: int) -> list[str]:
 
 def _fresh(dest: Path, course: Path) -> None:
     if dest == course or course.is_relative_to(dest):
-        raise ToolError(f"--dir {dest} would overwrite the course itself")
+        raise UsageError(f"--dir {dest} would overwrite the course itself")
     if dest.exists() or dest.is_symlink():
         if not (dest.is_dir() and (dest / _MARK).is_file()):
-            raise ToolError(f"{dest} exists and is not a demo class; remove it or use --dir")
+            raise UsageError(f"{dest} exists and is not a demo class; remove it or use --dir")
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     (dest / _MARK).write_text("built by autograder demo; deleted by the next one\n")
@@ -100,7 +100,7 @@ def build_class(course: Path, dest: Path, assignments: list[str], students: int 
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         problem = generate(dest, assignment)
         if problem:
-            raise ToolError(f"nbgrader generate_assignment {assignment} failed: {problem}")
+            raise UsageError(f"nbgrader generate_assignment {assignment} failed: {problem}")
         notebooks = {name: tuple(json.loads((dest / folder / assignment / f"{name}.ipynb")
                                             .read_text()) for folder in ("source", "release"))
                      for name in notebook_names(dest, assignment)}
@@ -168,6 +168,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "cores; the infinite loops of the demo wait this long)")
 
 
+@command
 def main(*, course: str = ".", directory: str = "demo-class", students: int | None = None,
          assignments: list[str] | None = None, kinds: list[str] | None = None,
          workers: int | None = None, timeout: float = DEMO_CELL_TIMEOUT) -> int:
@@ -179,24 +180,21 @@ def main(*, course: str = ".", directory: str = "demo-class", students: int | No
         chosen = assignments or [a for a in DEMO_ASSIGNMENTS if a in available] or available
         missing = sorted(set(chosen) - set(available))
         if missing or not chosen:
-            raise ToolError(f"no assignment {', '.join(missing) or 'at all'} in {root / 'source'}")
+            raise UsageError(f"no assignment {', '.join(missing) or 'at all'} in {root / 'source'}")
         if students is not None and students < 1:
-            raise ToolError("--students must be at least 1")
+            raise UsageError("--students must be at least 1")
         dest = Path(directory).resolve()
         print(f"demo: building the class in {dest}", flush=True)
         rows = build_class(root, dest, chosen, students, kinds)
         print("demo: " + ", ".join(f"{sum(a == name for _, a, _ in rows)} submissions of {name}"
                                    for name in chosen), flush=True)
-    except (ToolError, _students.BuildError) as exc:
-        return error_line(exc)
-    from . import UsageError, grade, report  # imported late: building does not need them
+    except _students.BuildError as exc:
+        raise UsageError(str(exc)) from None
+    from . import grade, report  # imported late: building does not need them
 
     for assignment in chosen:
-        try:
-            status = grade.main(course=str(dest), assignment=assignment, workers=workers,
-                                timeout=timeout, progress=True)
-        except UsageError as exc:
-            return error_line(exc)
+        status = grade.main(course=str(dest), assignment=assignment, workers=workers,
+                            timeout=timeout, progress=True)
         if status != 0:
             return error_line(f"grading {assignment} failed (exit status {status})")
     for assignment in chosen:

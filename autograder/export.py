@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import UsageError
 from ._export_formats import FORMATS
+from ._tools import command
 
 __all__ = ["add_arguments", "main"]
 
@@ -29,6 +30,7 @@ def add_arguments(parser) -> None:
                              "under exports/)")
 
 
+@command
 def main(*, course=".", assignments=None, format="csv") -> int:  # the CLI's word
     """Write ``grades.csv`` rows of ``assignments`` from the course's gradebook; 0 on success."""
     from .grade import course_setting

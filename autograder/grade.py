@@ -37,6 +37,7 @@ from ._sandbox import sandbox_status, switched_off
 from ._score import grading_plans, score_cell, unanswered
 from ._withhold import hidden_snippets, withhold
 from ._store import Store, read_record, submission_sha256, utc_now
+from ._tools import command
 
 __all__ = ["add_arguments", "longest_first", "main", "parse_size"]
 
@@ -264,6 +265,7 @@ def add_arguments(parser) -> None:
                              "the grader's rights (default: refuse)")
 
 
+@command
 def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
          submission_timeout=600.0, memory="4G", processes=None, force=False, students=None,
          progress=True, fork=True, isolation=True) -> int:

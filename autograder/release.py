@@ -21,8 +21,8 @@ from pathlib import Path
 from . import demo
 from ._bundle import build_wheel, write_bundle
 from ._students import BuildError
-from ._tools import (ToolError, assignments_in, choose, course_root, error_line, generate,
-                     read_records)
+from . import UsageError
+from ._tools import assignments_in, choose, command, course_root, generate, read_records
 
 __all__ = ["add_arguments", "main"]
 
@@ -68,14 +68,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the grader's)")
 
 
+@command
 def main(*, course: str = ".", assignments: list[str] | None = None,
          workers: int | None = None, timeout: float | None = None) -> int:
     """Release and validate ``assignments``; 0 when every one passed."""
-    try:
-        root = course_root(course)
-        chosen = choose(assignments, assignments_in(root), f"in {root / 'source'}")
-    except ToolError as exc:
-        return error_line(exc)
+    root = course_root(course)
+    chosen = choose(assignments, assignments_in(root), f"in {root / 'source'}")
     failures = 0
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as scratch:
         for assignment in chosen:
@@ -100,7 +98,7 @@ def main(*, course: str = ".", assignments: list[str] | None = None,
 
 def _validate(root: Path, dest: Path, assignment: str, *, workers, timeout) -> tuple[bool, str]:
     """Grade a solution and an untouched release in a throwaway class at ``dest``."""
-    from . import UsageError, grade
+    from . import grade
 
     try:
         demo.build_class(root, dest, [assignment], 2, list(_PAIR))
@@ -109,7 +107,7 @@ def _validate(root: Path, dest: Path, assignment: str, *, workers, timeout) -> t
         with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
             status = grade.main(course=str(dest), assignment=assignment, workers=workers,
                                 progress=False, **limits)
-    except (ToolError, BuildError, UsageError) as exc:
+    except (BuildError, UsageError) as exc:
         return False, " ".join(str(exc).split())
     if status != 0:
         last = (chatter.getvalue().strip().splitlines() or ["no output"])[-1]

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ._tools import ToolError, course_root, error_line, read_records
+from . import UsageError
+from ._tools import command, course_root, read_records
 
 __all__ = ["Summary", "summarise", "write_report", "add_arguments", "main"]
 
@@ -226,17 +227,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder (default: <course>/reports/<assignment>)")
 
 
+@command
 def main(*, course: str = ".", assignment: str, out: str | None = None) -> int:
     """Write the class report of ``assignment``; prints where it is."""
+    root = course_root(course)
     try:
-        root = course_root(course)
         records = read_records(root, assignment)
         grades = _grades_rows(root, assignment)
-        if not records and not grades:
-            raise ToolError(f"no grading results for {assignment!r} under {root} "
-                            f"(run: autograder grade {assignment})")
-    except (ToolError, OSError, csv.Error, KeyError) as exc:
-        return error_line(exc)
+    except (OSError, csv.Error, KeyError) as exc:
+        raise UsageError(f"cannot read the results of {assignment}: {exc}") from None
+    if not records and not grades:
+        raise UsageError(f"no grading results for {assignment!r} under {root} "
+                         f"(run: autograder grade {assignment})")
     summary = summarise(assignment, records, grades)
     index = write_report(summary, Path(out) if out else root / "reports" / assignment)
     print(f"report {assignment}: {len(summary.rows)} submissions -> {index}")

@@ -18,6 +18,7 @@ every cell to a person.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -250,16 +251,18 @@ def test_course_folders_ignore_and_header_are_read_from_nbgrader_config(tmp_path
     assert not (ours / "submitted").exists() and not (ours / "autograded").exists()
 
 
-def test_autotest_cells_are_never_graded_from_their_raw_directives(tmp_path):
+def test_autotest_cells_are_never_graded_from_their_raw_directives(tmp_path, capsys):
     """Without a release (no gradebook yet) the grader says what to run, in one line."""
-    from autograder import UsageError, grade
+    from autograder import grade
     course = tmp_path / "course"
     shutil.copytree(GUIDE / "source" / "ps1_autotest", course / "source" / "ps1_autotest")
     _config(course)
     (course / "submitted" / "s1").mkdir(parents=True)
     shutil.copytree(GUIDE / "source" / "ps1_autotest", course / "submitted" / "s1" / "ps1_autotest")
-    with pytest.raises(UsageError, match="AUTOTEST.*autograder release ps1_autotest"):
-        grade.main(course=course, assignment="ps1_autotest", progress=False)
+    assert grade.main(course=course, assignment="ps1_autotest", progress=False) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(r"^autograder: error: .*AUTOTEST.*autograder "
+                                               r"release ps1_autotest", err)
 
 
 def test_feedback_is_where_nbgrader_release_feedback_finds_it(tmp_path):
