@@ -1,6 +1,6 @@
 """autograder: grade a whole class of nbgrader notebooks -- fast, in parallel, resumable.
 
-Subcommands live in their own modules (``autograder.grade`` ...), each with
+Subcommands live in their own modules (``autograder.commands.grade`` ...), each with
 ``add_arguments(parser)`` and ``main(*, course=".", ...) -> int``; see ``autograder.cli``.
 """
 

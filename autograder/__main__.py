@@ -1,7 +1,7 @@
 """``python -m autograder`` and the ``autograder`` console script."""
 import sys
 
-from .cli import main
+from autograder.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,18 +10,19 @@ import argparse
 import importlib
 import sys
 
-from . import UsageError
+from autograder import UsageError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {
-    "grade": ("autograder.grade", "grade every submission of an assignment"),
-    "release": ("autograder.release", "generate the student notebooks and check they grade right"),
-    "collect": ("autograder.collect", "file an LMS download of submissions into submitted/"),
-    "report": ("autograder.report", "write a class report (HTML and PNG charts)"),
-    "export": ("autograder.export", "write grades.csv again from the gradebook (manual grades included)"),
-    "demo": ("autograder.demo", "build, grade and report a demo class"),
+    "grade": ("autograder.commands.grade", "grade every submission of an assignment"),
+    "release": ("autograder.commands.release", "generate the student notebooks and check they grade right"),
+    "collect": ("autograder.commands.collect", "file an LMS download of submissions into submitted/"),
+    "report": ("autograder.commands.report", "write a class report (HTML and PNG charts)"),
+    "export": ("autograder.commands.export",
+               "write grades.csv again from the gradebook (manual grades included)"),
+    "demo": ("autograder.commands.demo", "build, grade and report a demo class"),
 }
 
 

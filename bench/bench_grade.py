@@ -30,7 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder import _students, demo  # noqa: E402  (needs the repository on sys.path)
+from autograder import demo_class as _students  # noqa: E402  (needs the repository on sys.path)
+from autograder.commands import demo  # noqa: E402
 
 __all__ = ["build", "cell_seconds", "scores", "main"]
 

@@ -25,10 +25,10 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from autograder.reference.layers import ROWS, expected_layer  # noqa: E402
 from layer_variants import BUGGY, CORRECT  # noqa: E402
-from nn_utils.engine import (directional_from_values, directional_tolerance,  # noqa: E402
-                             rel_error)
+
+from autograder.reference.layers import ROWS, expected_layer  # noqa: E402
+from nn_utils.engine import directional_from_values, directional_tolerance, rel_error  # noqa: E402
 from nn_utils.layers import TABLE, layer_check  # noqa: E402
 
 
@@ -75,9 +75,10 @@ def error_ratios(spec, plan, observed):
 
 def student_checks() -> None:
     """Each public check as a student runs it (published cases), first call included."""
-    import nn_utils
     import framework_variants
     import tf_variants  # imports TensorFlow before the clock starts
+
+    import nn_utils
     students = {**{n: c[0]() for n, c in CORRECT.items()},
                 **{n: s[0] for n, s in framework_variants.CORRECT.items()},
                 "evaluate": tf_variants.EVALUATE_OK[0], "fit": tf_variants.FIT_OK[0]}

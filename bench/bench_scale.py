@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder import demo  # noqa: E402  (needs the repository on sys.path)
+from autograder.commands import demo  # noqa: E402  (needs the repository on sys.path)
 
 __all__ = ["build_ps1", "build_repo_assignment", "measure", "main"]
 

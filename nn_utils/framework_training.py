@@ -16,7 +16,7 @@ import numpy as np
 from ._probe import as_array, call
 from ._report import failed, passed
 from ._runner import Check, register
-from ._stand_ins import StandInNet, StandInOptimizer, Journal
+from ._stand_ins import Journal, StandInNet, StandInOptimizer
 from .engine import directional_from_values, directional_steps, directional_tolerance
 
 __all__ = ["NETWORK_STEP", "TRAINER_SIZES"]

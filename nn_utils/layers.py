@@ -55,8 +55,7 @@ import numpy as np
 from ._layer_judge import judge_layer
 from ._layer_probe import probe_layer
 from ._runner import Check, register
-from ._spec import (LINEAR, SMOOTH, Arg, Fingerprint, LayerSpec, Step, Variant, kink,
-                    make_plan)
+from ._spec import LINEAR, SMOOTH, Arg, Fingerprint, LayerSpec, Step, Variant, kink, make_plan
 
 __all__ = ["LayerSpec", "Arg", "Fingerprint", "Variant", "Step", "LINEAR", "SMOOTH", "kink",
            "register_layer", "layer_check", "AFFINE", "RELU", "CROSS_ENTROPY", "TABLE"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from unittest import mock
 
-from autograder._assemble import MIME
-from autograder._expect import rewrite
-from autograder._kernel_side import expect_reporter
+from autograder.assemble import MIME
+from autograder.judge.expect import rewrite
+from autograder.kernel_side import expect_reporter
 
 
 def reports(source: str, namespace: dict | None = None, stop_at: str | None = None) -> list:

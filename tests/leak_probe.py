@@ -124,8 +124,8 @@ def main(bundle: str, answers_file: str) -> None:
         for name, value in vars(module).items():
             if not name.startswith("__"):
                 _walk(value, f"{info.name}.{name}", seen, found)
-    import io
     import contextlib
+    import io
     hits = set()
     signal.signal(signal.SIGALRM, _alarm)
     for exercise in exercises:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from redteam_variants import BUGGY, CORRECT
+from teacher import CHECKERS as _ALL
+from teacher import verdict
 
 import nn_utils
-from redteam_variants import BUGGY, CORRECT
-from teacher import CHECKERS as _ALL, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER_SEEDS = range(200)
@@ -256,8 +257,8 @@ def test_debatable_loss_of_shape_one_passes_but_an_accuracy_of_shape_one_does_no
     prints as ``[76.5]``.  Both messages say what to return."""
     from redteam_variants import CEShapeOneArray
     assert verdict("cross_entropy", CEShapeOneArray()).ok
-    from nn_utils._tf_judge import judge_evaluate
     from autograder.reference.tf import accuracy, expected_evaluate, plan_evaluate
+    from nn_utils._tf_judge import judge_evaluate
     plan = plan_evaluate(0)
     cases = [{"weights_changed": False,
               "value": np.array([accuracy(plan["models"][c["model"]], c["X"], c["Y"])]),
@@ -291,8 +292,8 @@ def _fit_record(plan, printed):
 ])
 def test_fit_progress_lines_count_but_log_lines_do_not(printed, ok):
     """Judged without TensorFlow: only the printed lines differ from a perfect record."""
-    from nn_utils._tf_judge_fit import judge_fit
     from autograder.reference.tf import expected_fit, plan_fit
+    from nn_utils._tf_judge_fit import judge_fit
     plan = plan_fit(2)
     result = judge_fit(plan, _fit_record(plan, printed), expected_fit(plan))
     assert result.ok == ok, result.message

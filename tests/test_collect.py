@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import collect
+from autograder.commands import collect
 
 NB = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import _students, demo
-from autograder._course import markers
+from autograder import demo_class as _students
+from autograder.commands import demo
+from autograder.course import markers
 
 REPO = Path(__file__).resolve().parents[1]
 

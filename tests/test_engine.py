@@ -4,9 +4,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nn_utils.engine import (directional_derivative, directional_from_values,
-                             directional_steps, directional_tolerance, gradient_check,
-                             numerical_gradient, rel_error, sample_indices)
+from nn_utils.engine import (
+    directional_derivative,
+    directional_from_values,
+    directional_steps,
+    directional_tolerance,
+    gradient_check,
+    numerical_gradient,
+    rel_error,
+    sample_indices,
+)
 
 
 def rng(seed=0):

@@ -12,12 +12,12 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-
-from autograder._assemble import MIME
-from autograder._assemble import TestCell as Cell
-from autograder._expect import rewrite
-from autograder._score import score_cell
 from expect_support import reports
+
+from autograder.assemble import MIME
+from autograder.assemble import TestCell as Cell
+from autograder.judge.expect import rewrite
+from autograder.judge.score import score_cell
 
 ROOT = Path(__file__).parent.parent
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile" / "course" / "source" / "hostile" / "hostile.ipynb"
@@ -169,14 +169,15 @@ def _partial(source: str, namespace: dict, points: float = 1.0) -> dict:
                                    np.float64(0.5), np.int64(1), np.array(0.5), [0.5], 1e-9])
 def test_partial_points_follow_nbgrader_s_own_rule(value):
     from nbgrader.utils import get_partial_grade
-    from autograder._expect_judge import partial_points
+
+    from autograder.judge.expect_judge import partial_points
     expected = 1.0 if value is None else get_partial_grade(  # what IPython would display
         {"data": {"text/plain": repr(value)}}, 1.0)
     assert partial_points(value, 1.0) == expected
 
 
 def test_partial_points_above_the_maximum_are_capped():
-    from autograder._expect_judge import partial_points
+    from autograder.judge.expect_judge import partial_points
     assert partial_points(3, 2.0) == 2.0 and partial_points(float("inf"), 2.0) == 2.0
 
 

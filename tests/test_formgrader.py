@@ -23,7 +23,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from browser import SCREENSHOTS, chromium
 from pages import text_of
 from test_nbgrader_parity import autograder, graded_fixture_course

@@ -5,13 +5,13 @@ import time
 
 import numpy as np
 import pytest
+from framework_variants import BUGGY, CORRECT, REF
+from teacher import CHECKERS as _ALL
+from teacher import judge, judge_record, verdict
 
 import nn_utils
 from nn_utils import CheckFailed, wire
 from nn_utils._runner import get_check
-from teacher import CHECKERS as _ALL, judge, judge_record, verdict
-
-from framework_variants import BUGGY, CORRECT, REF
 
 CHECKERS = {name: _ALL[name] for name in (
     "weight_multiply", "bias_add", "sigmoid", "linear", "mean_squared_error", "dense",

@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from autograder import grade
-from autograder._procs import process_table
-from autograder._store import CSV_COLUMNS, read_record
 from pages import text_of
+
+from autograder.commands import grade
+from autograder.execute.procs import process_table
+from autograder.store import CSV_COLUMNS, read_record
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -87,7 +87,7 @@ def kernel_processes() -> set[int]:
     for pid in descendants():
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                if b"autograder._forkserver" in fh.read():
+                if b"autograder.execute.forkserver" in fh.read():
                     found.add(pid)
         except OSError:
             pass
@@ -243,6 +243,7 @@ def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatc
     """penalty_method 'zero' (nbgrader's plugin) zeroes a late submission, as nbgrader autograde does."""
     import sys
     from datetime import datetime
+
     from nbgrader.api import Gradebook
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # alembic
     course = make_course(tmp_path / "course", ["full_marks"])
@@ -270,7 +271,8 @@ def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatc
 def _partial_credit_course(root: Path) -> Path:
     """A course whose test cells end in a score, nbgrader's partial-credit idiom."""
     import nbformat
-    from nbgrader_course import REPO, nbgrader_cell as cell
+    from nbgrader_course import REPO
+    from nbgrader_course import nbgrader_cell as cell
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "language": "python",
                                                            "display_name": "Python 3"}})
     nb.cells = [
@@ -289,9 +291,10 @@ def _partial_credit_course(root: Path) -> Path:
 
 def test_partial_credit_scores_as_nbgrader_autograde_does(tmp_path, monkeypatch):
     """nbgrader and the grader give the same points to test cells that display a score."""
+    import sys
+
     import nbformat
     from nbgrader_course import autograde, cell_scores, generate_release
-    import sys
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     plain = _partial_credit_course(tmp_path / "plain")
     generate_release(plain, "partial")
@@ -356,7 +359,7 @@ def test_a_scoring_crash_is_retried_and_the_batch_goes_on(tmp_path, monkeypatch)
 
 def test_a_submission_the_grader_cannot_grade_gets_no_score_and_a_failing_exit(
         tmp_path, monkeypatch, capsys):
-    from autograder import _runners
+    from autograder.execute import runners as _runners
     course = make_course(tmp_path / "course", ["full_marks", "wrong_relu__relu_zero"])
     real, attempts = _runners.execute_payload, []
 
@@ -399,7 +402,8 @@ VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}
 
 def test_exports_for_gradescope_canvas_and_moodle_come_from_the_gradebook(graded):
     import json
-    from autograder import export
+
+    from autograder.commands import export
     course, _ = graded
     for fmt in ("gradescope", "canvas", "moodle"):
         assert export.main(course=course, assignments=["tiny"], format=fmt) == 0

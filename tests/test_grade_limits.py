@@ -8,8 +8,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder._execute import execute_payload
-from autograder._kernels import close_fork_servers
+from autograder.execute.kernels import close_fork_servers
+from autograder.execute.payload import execute_payload
 
 pytestmark = pytest.mark.slow
 

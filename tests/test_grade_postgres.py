@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 
 import pytest
-
-from autograder import grade
 from nbgrader_course import add_course
 from postgres_server import postgres_url
+
+from autograder.commands import grade
 
 pytestmark = pytest.mark.slow
 STUDENTS = {**{f"right{i}": "solution" for i in range(6)}, "wrong": "wrong", "crash": "crash"}

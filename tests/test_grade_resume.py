@@ -10,10 +10,10 @@ import time
 
 import nbformat
 import pytest
-
-from autograder import grade
-from autograder._store import read_record
 from test_grade import FIXTURES, kernel_processes, make_course
+
+from autograder.commands import grade
+from autograder.store import read_record
 
 pytestmark = pytest.mark.slow
 STUDENTS = [f"s{i}" for i in range(5)]

@@ -14,10 +14,10 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from autograder import grade
-from autograder._store import read_record
 from nbgrader_course import add_course as _course
+
+from autograder.commands import grade
+from autograder.store import read_record
 
 pytestmark = pytest.mark.slow
 

@@ -7,15 +7,15 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-
-from autograder import cli
-from autograder._assemble import ANY_SEED, MIME, assemble, expected_checks, release_view
-from autograder._feedback import feedback_html
-from autograder._score import expected_seed, score_cell
-from autograder.grade import longest_first, parse_size
 from expect_support import reports
 from nbgrader_course import REPO
 from pages import text_of
+
+from autograder import cli
+from autograder.assemble import ANY_SEED, MIME, assemble, expected_checks, release_view
+from autograder.commands.grade import longest_first, parse_size
+from autograder.feedback.pages import feedback_html
+from autograder.judge.score import expected_seed, score_cell
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCE = nbformat.read(FIXTURES / "course" / "source" / "tiny" / "tiny.ipynb", as_version=4)
@@ -151,7 +151,7 @@ def test_feedback_shows_messages_not_hidden_tests():
 
 @pytest.mark.parametrize("assignment", ["backprop_numpy", "numpy_framework"])
 def test_feedback_is_rendered_like_a_notebook_and_withholds_hidden_tests(assignment):
-    from autograder._withhold import hidden_snippets, withhold
+    from autograder.feedback.withhold import hidden_snippets, withhold
     folder = REPO / "source" / assignment
     name = next(folder.glob("*.ipynb")).stem
     source = nbformat.read(folder / f"{name}.ipynb", as_version=4)
@@ -212,8 +212,10 @@ def test_grade_help_lists_options(capsys):
 def test_grade_follows_the_course_nbgrader_config(tmp_path, capsys):
     """db_url and course_id come from nbgrader_config.py; a missing notebook is a 'missing' row."""
     import shutil
+
     from nbgrader.api import Gradebook
-    from autograder import grade
+
+    from autograder.commands import grade
     course = tmp_path / "course"
     shutil.copytree(FIXTURES / "course", course)
     (course / "nbgrader_config.py").write_text(
@@ -245,7 +247,8 @@ def test_markers_follow_nbgrader_a_line_that_contains_the_delimiter():
     """nbgrader hides ``#### BEGIN HIDDEN TESTS`` too (a substring match), and keeps the
     indentation of the BEGIN SOLUTION line for the stub: so does the release view."""
     from nbformat.v4 import new_code_cell
-    from autograder._assemble import release_view
+
+    from autograder.assemble import release_view
     cell = new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
                          "assert f() == 1\n#### BEGIN HIDDEN TESTS\nassert f() != 2  # secret\n"
                          "#### END HIDDEN TESTS")
@@ -254,7 +257,7 @@ def test_markers_follow_nbgrader_a_line_that_contains_the_delimiter():
 
 
 def test_markers_are_read_from_the_courses_nbgrader_config(tmp_path):
-    from autograder._course import markers
+    from autograder.course import markers
     (tmp_path / "nbgrader_config.py").write_text(
         "c = get_config()\nc.ClearHiddenTests.begin_test_delimeter = 'BEGIN SECRET'\n"
         "c.ClearHiddenTests.end_test_delimeter = 'END SECRET'\n"

@@ -17,14 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import answers
 import nbformat
 import pytest
-
-from autograder import grade
-from autograder._sandbox import sandbox_status
-from autograder._store import read_record
-import answers
 from pages import text_of
+
+from autograder.commands import grade
+from autograder.execute.sandbox import sandbox_status
+from autograder.store import read_record
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent / "fixtures" / "hostile"
@@ -88,6 +88,7 @@ def _grade_as_nobody(course: Path) -> int:
     """``autograder grade`` run by uid 65534 on a course that user owns (see ``unprivileged``)."""
     import subprocess
     import sys
+
     from unprivileged import NOBODY, as_nobody
     home = Path(tempfile.mkdtemp(prefix="nobody-home-"))
     for path in [course.parent, home, *course.parent.rglob("*")]:
@@ -276,7 +277,7 @@ def test_no_process_survives_the_batch(graded):
 
 
 def test_student_output_cannot_inject_markup_into_feedback():
-    from autograder._feedback import feedback_html
+    from autograder.feedback.pages import feedback_html
     cell = {"cell_type": "code", "source": "x", "outputs": [{
         "output_type": "display_data", "metadata": {},
         "data": {"image/png": "AAAA' onerror='alert(1)", "text/plain": "<script>alert(2)</script>"}},

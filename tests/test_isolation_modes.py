@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from autograder._store import read_record
 from nbgrader_course import add_course
+
+from autograder.store import read_record
 
 pytestmark = pytest.mark.slow
 NO_NAMESPACES = ("echo 0 > /proc/sys/user/max_user_namespaces\n"

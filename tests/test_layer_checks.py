@@ -5,17 +5,16 @@ import time
 
 import numpy as np
 import pytest
+from layer_variants import BUGGY, CORRECT, AffineDot, AffineTransposedDWeight, CEStable, ReluMaximum
+from teacher import CHECKERS as _ALL
+from teacher import judge, judge_record
 from threadpoolctl import threadpool_limits
 
 import nn_utils
 from autograder import reference
 from nn_utils import CheckFailed, wire
 from nn_utils._runner import get_check
-from teacher import CHECKERS as _ALL, judge, judge_record
 from nn_utils.layers import TABLE, layer_check
-
-from layer_variants import (BUGGY, CORRECT, AffineDot, AffineTransposedDWeight, CEStable,
-                            ReluMaximum)
 
 CHECKERS = {name: _ALL[name] for name in ("affine", "relu", "cross_entropy")}
 SEEDS = range(20)
@@ -303,8 +302,8 @@ def test_a_loss_whose_backward_takes_no_d_out_passes_with_a_note():
 def test_the_published_checks_agree_with_the_teachers_at_every_published_seed():
     """Locally (published cases) and on the teacher's side (reference maths), the same
     verdict for every correct and buggy variant."""
-    from nn_utils._runner import judge_with
     from nn_utils._cases import published
+    from nn_utils._runner import judge_with
     for name, cls, *_ in [(n, c) for n, cs in CORRECT.items() for c in cs] + BUGGY:
         for seed in (0, 3):
             plan, expected = published(name, seed)

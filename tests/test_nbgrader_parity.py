@@ -26,7 +26,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from nbgrader_course import nbgrader
 
 pytestmark = pytest.mark.slow
@@ -253,7 +252,7 @@ def test_course_folders_ignore_and_header_are_read_from_nbgrader_config(tmp_path
 
 def test_autotest_cells_are_never_graded_from_their_raw_directives(tmp_path, capsys):
     """Without a release (no gradebook yet) the grader says what to run, in one line."""
-    from autograder import grade
+    from autograder.commands import grade
     course = tmp_path / "course"
     shutil.copytree(GUIDE / "source" / "ps1_autotest", course / "source" / "ps1_autotest")
     _config(course)

@@ -16,11 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import answers
 import nbformat
 import pytest
 
-import answers
-from autograder import _bundle
+from autograder import bundle as _bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).with_name("leak_probe.py")

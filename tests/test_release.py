@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import release
+from autograder.commands import release
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import _sandbox
+from autograder.execute import sandbox as _sandbox
 
 ROOT = Path(__file__).parent.parent
 ISOLATED, WHY = _sandbox.sandbox_status()

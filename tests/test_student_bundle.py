@@ -17,8 +17,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder import _bundle
-from autograder._students import solution_notebook
+from autograder import bundle as _bundle
+from autograder.demo_class import solution_notebook
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent

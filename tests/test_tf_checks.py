@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import teacher
+import tf_variants
 
 import nn_utils
 from nn_utils import CheckFailed, _runner, wire
-
-import teacher
-import tf_variants
 
 tf = tf_variants.tf
 pytestmark = pytest.mark.slow

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 
-
 from nn_utils import _report, wire
 from nn_utils._cases import CASES_DIR
 from nn_utils._runner import get_check, judge_with

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 
-from ._assemble import ANY_SEED, MIME, TestCell
-from ._expect_judge import is_expectation, judge, partial_points, trailing_value
-from ._kernel_side import PLANS_FILE
+from autograder.assemble import ANY_SEED, MIME, TestCell
+from autograder.judge.expect_judge import is_expectation, judge, partial_points, trailing_value
+from autograder.kernel_side import PLANS_FILE
 
 __all__ = ["score_cell", "expected_seed", "unanswered", "grading_plans"]
 
@@ -31,10 +31,9 @@ def grading_plans(sources, nonce: str) -> dict:
     """``{PLANS_FILE: bytes}``: the inputs of every check the source notebooks call, at
     each seed slot, chosen from ``nonce``.  The kernel probes on them; it never
     learns the nonce, and the grader rebuilds the same plans from it when judging."""
+    from autograder import reference
     from nn_utils import wire
     from nn_utils._runner import GRADING_SLOTS, grading_seed
-
-    from . import reference
     names = sorted({name for nb in sources for cell in nb.cells if cell.cell_type == "code"
                     for name in _CALL.findall(cell.source)} & set(reference.PUBLISHED))
     plans = {name: {str(slot): reference.plan(name, grading_seed(name, slot, nonce))
@@ -62,8 +61,8 @@ def _first_error(outputs: list) -> str | None:
 
 def _judge(text, nonce: str):
     """(check name, user seed, Verdict-like dict) for one record, or an explanation why not."""
+    from autograder.reference import judge as judge_record
     from nn_utils import wire
-    from .reference import judge as judge_record
     try:
         record = wire.loads(text) if isinstance(text, str) else None
         if not isinstance(record, dict) or not isinstance(record.get("check"), str):

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._course import markers
+from autograder.course import markers
 
 __all__ = ["Bug", "BUGS", "BROKEN", "BuildError", "bugs_for", "solution_notebook",
            "build_submission", "kinds_for"]

@@ -19,7 +19,7 @@ import json
 
 import nbformat
 
-from ._expect import rewrite
+from autograder.judge.expect import rewrite
 
 __all__ = ["hidden_snippets", "withhold", "MIN_LINE"]
 

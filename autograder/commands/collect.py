@@ -13,13 +13,13 @@ import argparse
 import re
 import zipfile
 from collections import defaultdict
-from contextlib import contextmanager, ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
-from . import UsageError
-from ._tools import command, course_root, notebook_names
+from autograder import UsageError
+from autograder.commands.common import command, course_root, notebook_names
 
 __all__ = ["DEFAULT_PATTERNS", "Placement", "plan_placements", "add_arguments", "main"]
 

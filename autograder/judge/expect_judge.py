@@ -1,4 +1,4 @@
-"""The grader's side of :mod:`autograder._expect`: decode the kernel's reports, judge the sites.
+"""The grader's side of :mod:`autograder.judge.expect`: decode the kernel's reports, judge the sites.
 
 Nothing here trusts the kernel: reports are plain data (no pickle), every
 expression is evaluated with the grader's own numpy and a few pure builtins, and
@@ -11,14 +11,13 @@ import builtins
 
 import numpy as np
 
+from autograder.judge.expect import _MODULES, _SAFE_BUILTINS, DONE, Site
 from nn_utils import wire
-
-from ._expect import _MODULES, _SAFE_BUILTINS, DONE, Site
 
 __all__ = ["is_expectation", "judge", "partial_points", "trailing_value"]
 
 def is_expectation(text) -> bool:
-    """True for a report of :func:`autograder._kernel_side.expect_reporter` (not a check record)."""
+    """True for a report of :func:`autograder.kernel_side.expect_reporter` (not a check record)."""
     return isinstance(text, str) and text.startswith('{"expect"')
 
 

@@ -10,8 +10,8 @@ later receives the kernel's exit status, so the provisioner can poll and wait.
 The same boot code starts a kernel from a fresh interpreter (``boot`` mode), so
 both modes apply identical limits:
 
-    python -m autograder._forkserver serve SOCKET [MODULE ...]
-    python -m autograder._forkserver boot -f CONNECTION_FILE   (limits in $AUTOGRADER_LIMITS)
+    python -m autograder.execute.forkserver serve SOCKET [MODULE ...]
+    python -m autograder.execute.forkserver boot -f CONNECTION_FILE   (limits in $AUTOGRADER_LIMITS)
 
 Protocol (JSON lines): request ``{"connection_file", "cwd", "env", "limits"}``;
 replies ``{"pid": N}`` then ``{"exit": code}`` (negative: killed by a signal).
@@ -29,8 +29,8 @@ import socket
 import sys
 import time
 
-from ._procs import kill_tree
-from ._sandbox import enter as enter_sandbox
+from autograder.execute.procs import kill_tree
+from autograder.execute.sandbox import enter as enter_sandbox
 
 __all__ = ["apply_limits", "boot_kernel", "serve", "LIMITS_ENV"]
 
@@ -120,7 +120,7 @@ def _send(conn: socket.socket, message: dict) -> None:
 
 def _kill_orphans(server_pid: int, kernels) -> None:
     """Kill processes re-parented to the server (daemons a kernel left behind)."""
-    from ._procs import process_table
+    from autograder.execute.procs import process_table
     for pid, (ppid, _) in process_table().items():
         if ppid == server_pid and pid not in kernels:
             kill_tree(pid)
@@ -211,7 +211,7 @@ def main(argv: list[str]) -> None:
         _prctl(_PR_SET_CHILD_SUBREAPER, 1)
         boot_kernel(argv[2], limits)
     else:
-        sys.exit("usage: python -m autograder._forkserver serve SOCKET [MODULE ...] | boot -f FILE")
+        sys.exit("usage: python -m autograder.execute.forkserver serve SOCKET [MODULE ...] | boot -f FILE")
 
 
 if __name__ == "__main__":

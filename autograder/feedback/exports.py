@@ -1,6 +1,6 @@
 """Grades in the formats courses import them: Gradescope, Canvas, Moodle (nbgrader's CSV is in _store).
 
-Every format is derived from nbgrader's gradebook (:func:`autograder._store.standings`),
+Every format is derived from nbgrader's gradebook (:func:`autograder.store.standings`),
 so manual grades from formgrader and late penalties are in it, and every student
 of the gradebook has a row (0 when nothing was submitted); a submission the
 grader failed to grade has an empty score, never a zero.
@@ -23,8 +23,8 @@ import csv
 import json
 from pathlib import Path
 
-from ._course import course_setting
-from ._store import standings, write_atomically
+from autograder.course import course_setting
+from autograder.store import standings, write_atomically
 
 __all__ = ["FORMATS", "write_gradescope", "write_canvas", "write_moodle"]
 

@@ -22,12 +22,12 @@ import re
 
 import nbformat
 
-from ._assemble import MIME
+from autograder.assemble import MIME
 
 __all__ = ["feedback_html", "typeset_math"]
 
 _KEPT_DATA = ("image/png", "image/jpeg", "text/plain")
-_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates")
 _BASE64 = re.compile(r"[^A-Za-z0-9+/=]")
 # $$...$$ or \[...\] (display) and $...$ or \(...\) (inline); not inside code
 _MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$|\\\((.+?)\\\)",

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import UsageError
+from autograder import UsageError
 
 __all__ = ["course_config", "course_setting", "folder", "ignored", "students", "Markers",
            "markers"]

@@ -17,7 +17,7 @@ code in that kernel too.  So the verdict moves out of the kernel instead:
   tuples, lists, sets, dicts; other objects only as their ``repr``).  Constants,
   tolerances and reference values that the cell spells out never reach the kernel.
 * The grader decodes the values (no pickle) and evaluates the rest of the
-  expression with the real numpy and builtins (:mod:`autograder._expect_judge`).
+  expression with the real numpy and builtins (:mod:`autograder.judge.expect_judge`).
   An object whose ``__eq__`` always says yes, a patched ``np.allclose`` or ``abs``:
   none of them crosses the boundary.
 * A cell earns its points only if every assert that runs unconditionally (at the
@@ -160,7 +160,7 @@ def _np_testing(node: ast.AST) -> bool:
 
 
 def _hidden_lines(source: str, marks=None) -> set:
-    from ._course import markers
+    from autograder.course import markers
     return (marks or markers()).hidden_lines(source)
 
 

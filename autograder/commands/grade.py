@@ -1,10 +1,10 @@
 """``autograder grade ASSIGNMENT``: grade every submission, in parallel, resumably.
 
 For each ``submitted/<student>/<assignment>/`` the graded notebooks are rebuilt
-from ``source/`` (see :mod:`autograder._assemble`), executed in a working copy of
-their own by worker threads or Dask tasks (:mod:`autograder._execute`), scored in
-this process from the observations that came back (:mod:`autograder._score`) and
-written by one writer (:mod:`autograder._store`).  A submission whose record
+from ``source/`` (see :mod:`autograder.assemble`), executed in a working copy of
+their own by worker threads or Dask tasks (:mod:`autograder.execute.payload`), scored in
+this process from the observations that came back (:mod:`autograder.judge.score`) and
+written by one writer (:mod:`autograder.store`).  A submission whose record
 matches its files is skipped, so an interrupted batch resumes where it stopped.
 """
 from __future__ import annotations
@@ -25,19 +25,19 @@ from pathlib import Path
 
 import nbformat
 
-from . import UsageError
-from ._assemble import assemble, preamble_source
-from ._course import course_config, course_setting, folder, ignored, markers
-from ._course import students as submitters
-from ._execute import kill_running
-from ._feedback import feedback_html
-from ._kernels import close_fork_servers, fork_server
-from ._runners import connect, error_outcome, run_dask, run_local
-from ._sandbox import sandbox_status, switched_off
-from ._score import grading_plans, score_cell, unanswered
-from ._withhold import hidden_snippets, withhold
-from ._store import Store, read_record, submission_sha256, utc_now
-from ._tools import command
+from autograder import UsageError
+from autograder.assemble import assemble, preamble_source
+from autograder.commands.common import command
+from autograder.course import course_config, course_setting, folder, ignored, markers
+from autograder.course import students as submitters
+from autograder.execute.kernels import close_fork_servers, fork_server
+from autograder.execute.payload import kill_running
+from autograder.execute.runners import connect, error_outcome, run_dask, run_local
+from autograder.execute.sandbox import sandbox_status, switched_off
+from autograder.feedback.pages import feedback_html
+from autograder.feedback.withhold import hidden_snippets, withhold
+from autograder.judge.score import grading_plans, score_cell, unanswered
+from autograder.store import Store, read_record, submission_sha256, utc_now
 
 __all__ = ["add_arguments", "longest_first", "main", "parse_size"]
 

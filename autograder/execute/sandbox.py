@@ -64,7 +64,7 @@ _PACKAGES = ("nn_utils", "autograder")
 # folders of those packages the kernel must not see: the teacher's reference maths and
 # the published expected values (a kernel probes; the grader judges)
 _HIDDEN = (("autograder", "reference"), ("nn_utils", "cases"))
-_REAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_reaper.py")
+_REAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
 _status: tuple[bool, str] | None = None
 
 
@@ -352,7 +352,7 @@ def _enter_user_namespace() -> None:
     A new PID namespace is what allows a private ``/proc``: the grader's processes
     (and their ``/proc/<pid>/cwd``, the course directory) do not exist in it.  Its
     first process is a child, so this process forks; it stays behind as the relay
-    of :mod:`autograder._reaper`, and the child goes on as the namespace's init.
+    of :mod:`autograder.execute.reaper`, and the child goes on as the namespace's init.
     """
     uid, gid = os.getuid(), os.getgid()
     _check(_libc().unshare(_CLONE_NEWUSER | _CLONE_NEWNS | _CLONE_NEWNET | _CLONE_NEWIPC
@@ -364,7 +364,7 @@ def _enter_user_namespace() -> None:
 
 
 def _fork_and_reap() -> None:
-    """Fork; the parent becomes :mod:`autograder._reaper` for the child, which returns.
+    """Fork; the parent becomes :mod:`autograder.execute.reaper` for the child, which returns.
 
     The reaper is a fresh interpreter (``exec``), so it holds none of the pages it
     shares with the fork server, and no descriptor but /dev/null.

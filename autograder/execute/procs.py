@@ -3,7 +3,7 @@
 A kernel leads its own session; everything it starts stays in that session or
 descends from it, unless it starts a session of its own and loses its parent --
 such orphans are adopted by the fork server, which kills them, or (fresh kernels)
-by the kernel itself, a child subreaper (see :mod:`autograder._forkserver`).
+by the kernel itself, a child subreaper (see :mod:`autograder.execute.forkserver`).
 Standard library only.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import UsageError
+from autograder import UsageError
 
 __all__ = ["command", "error_line", "choose", "course_root", "assignments_in", "generate",
            "notebook_names", "read_records"]
@@ -78,8 +78,8 @@ def notebook_names(root: Path, assignment: str) -> list[str]:
 
 def read_records(root: Path, assignment: str) -> list[dict]:
     """Every readable result record of ``assignment`` in the autograded folders, by student."""
-    from ._course import students
-    from ._store import read_record
+    from autograder.course import students
+    from autograder.store import read_record
     records = []
     for student in students(root, "autograded", assignment):
         record = read_record(root, student, assignment)
@@ -101,7 +101,7 @@ def generate(root: Path, assignment: str) -> str | None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     from nbgrader.apps import NbGraderAPI
 
-    from ._course import course_config
+    from autograder.course import course_config
     config = course_config(root).copy()
     config.CourseDirectory.root = str(root)
     # nbgrader reads some course files relative to the working directory (autotests.yml)

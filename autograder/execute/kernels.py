@@ -3,7 +3,7 @@
 ``kernel_manager(...)`` returns a jupyter_client ``AsyncKernelManager`` that nbclient
 drives as usual.  In ``fork`` mode its kernel spec names the ``autograder-fork``
 provisioner (an entry point in pyproject.toml), which asks a pre-warmed
-:mod:`autograder._forkserver` process for a forked kernel; in ``fresh`` mode a new
+:mod:`autograder.execute.forkserver` process for a forked kernel; in ``fresh`` mode a new
 interpreter boots the kernel with the same limits.
 """
 from __future__ import annotations
@@ -29,18 +29,18 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Dict, Instance, Unicode
 
-from ._forkserver import LIMITS_ENV
-from ._procs import kill_tree
+from autograder.execute.forkserver import LIMITS_ENV
+from autograder.execute.procs import kill_tree
 
 __all__ = ["ForkServer", "ForkServerProvisioner", "ReadyClient", "close_fork_servers",
            "fork_server", "kernel_manager", "kill_tree", "PROVISIONER"]
 
 PROVISIONER = "autograder-fork"
-_BOOT = [sys.executable, "-m", "autograder._forkserver"]
+_BOOT = [sys.executable, "-m", "autograder.execute.forkserver"]
 
 
 class ForkServer:
-    """A running :mod:`autograder._forkserver` process that has imported ``preload``."""
+    """A running :mod:`autograder.execute.forkserver` process that has imported ``preload``."""
 
     def __init__(self, preload: tuple[str, ...], start_timeout: float = 180.0):
         self.preload = tuple(preload)

@@ -4,7 +4,7 @@ The class lives in a fresh folder (default ``./demo-class``): a copy of the
 course's ``nbgrader_config.py`` and ``source/``, released into its own
 gradebook, and one submission per student and assignment made from the
 teacher's solutions -- correct ones, untouched releases, known-buggy variants
-and a few broken notebooks (see :mod:`autograder._students`).  ``roster.csv``
+and a few broken notebooks (see :mod:`autograder.demo_class`).  ``roster.csv``
 records which student handed in what; the closing table compares each kind of
 submission with the outcome it should get.
 """
@@ -18,10 +18,18 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from . import UsageError, _students
-from ._course import folder
-from ._tools import (assignments_in, command, course_root, error_line, generate,
-                     notebook_names, read_records)
+from autograder import UsageError
+from autograder import demo_class as _students
+from autograder.commands.common import (
+    assignments_in,
+    command,
+    course_root,
+    error_line,
+    generate,
+    notebook_names,
+    read_records,
+)
+from autograder.course import folder
 
 __all__ = ["DEMO_ASSIGNMENTS", "expected_outcome", "roster", "build_class",
            "add_arguments", "main"]
@@ -190,7 +198,7 @@ def main(*, course: str = ".", directory: str = "demo-class", students: int | No
                                    for name in chosen), flush=True)
     except _students.BuildError as exc:
         raise UsageError(str(exc)) from None
-    from . import grade, report  # imported late: building does not need them
+    from autograder.commands import grade, report  # imported late: building does not need them
 
     for assignment in chosen:
         status = grade.main(course=str(dest), assignment=assignment, workers=workers,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import UsageError
-from ._tools import command, course_root, read_records
+from autograder import UsageError
+from autograder.commands.common import command, course_root, read_records
 
 __all__ = ["Summary", "summarise", "write_report", "add_arguments", "main"]
 
@@ -127,7 +127,7 @@ def _percent(row: dict) -> float:
 
 def _charts(summary: Summary, out: Path) -> dict[str, str]:
     """Draw every chart into ``out``; returns section -> PNG file name."""
-    from . import _plots  # matplotlib is slow to import: only when drawing
+    from autograder.feedback import plots as _plots  # matplotlib is slow to import: only when drawing
     slow = sorted(summary.rows, key=lambda r: -r["duration_s"])[:_TOP]
     statuses = summary.statuses.most_common()
     failures = summary.failures.most_common(_TOP)

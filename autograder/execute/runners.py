@@ -14,9 +14,9 @@ import concurrent.futures as cf
 import itertools
 from typing import Iterator
 
-from . import UsageError
-from ._execute import execute_payload
-from ._kernels import fork_server
+from autograder import UsageError
+from autograder.execute.kernels import fork_server
+from autograder.execute.payload import execute_payload
 
 __all__ = ["connect", "run_local", "run_dask", "error_outcome"]
 

@@ -81,7 +81,7 @@ def write_bundle(release_dir: Path) -> list[str]:
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(CHECKER_DIR, target, ignore=shutil.ignore_patterns(
             "__pycache__", "*.pyc", ".*", "cases"))
-        from . import reference
+        from autograder import reference
         reference.publish(str(target / "cases"))  # fresh expected values, written now
         written.append("nn_utils/")
     (release_dir / "requirements.txt").write_text(requirements(notebooks), encoding="utf-8")
@@ -99,7 +99,7 @@ def build_wheel(dest: Path, version: str = "0.1.0") -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     info = f"nn_utils-{version}.dist-info"
     files: dict[str, bytes] = {}
-    from . import reference
+    from autograder import reference
     for path in sorted(CHECKER_DIR.rglob("*")):
         rel = path.relative_to(CHECKER_DIR.parent).as_posix()
         if path.is_file() and "__pycache__" not in rel and not path.name.endswith(".pyc") \

@@ -5,16 +5,16 @@ this refreshes ``grades.csv`` without grading anything: nbgrader export's column
 and values, manual grades and late penalties included, one row per student of
 the gradebook (0 and status ``missing`` for one who submitted nothing), plus the
 grader's ``status``.  ``--format gradescope|canvas|moodle`` writes what those
-import instead (see :mod:`autograder._export_formats`).
+import instead (see :mod:`autograder.feedback.exports`).
 """
 from __future__ import annotations
 
 import inspect
 from pathlib import Path
 
-from . import UsageError
-from ._export_formats import FORMATS
-from ._tools import command
+from autograder import UsageError
+from autograder.commands.common import command
+from autograder.feedback.exports import FORMATS
 
 __all__ = ["add_arguments", "main"]
 
@@ -33,9 +33,9 @@ def add_arguments(parser) -> None:
 @command
 def main(*, course=".", assignments=None, format="csv") -> int:  # the CLI's word
     """Write ``grades.csv`` rows of ``assignments`` from the course's gradebook; 0 on success."""
-    from .grade import course_setting
-    from ._store import open_gradebook, write_grades
-    from ._tools import choose
+    from autograder.commands.common import choose
+    from autograder.course import course_setting
+    from autograder.store import open_gradebook, write_grades
     course = Path(course).resolve()
     if not course.is_dir():
         raise UsageError(f"no such course directory: {course}")

@@ -22,10 +22,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from ._assemble import MIME
-from ._kernels import fork_server, kernel_manager
-from ._procs import kill_tree, members, usage
-from ._sandbox import isolate
+from autograder.assemble import MIME
+from autograder.execute.kernels import fork_server, kernel_manager
+from autograder.execute.procs import kill_tree, members, usage
+from autograder.execute.sandbox import isolate
 
 __all__ = ["execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
 

@@ -4,10 +4,10 @@
 per check and seed slot, written beside the notebook), deletes that file and
 makes every ``check_*`` call probe on them and send its observations out as
 display data.  It returns the reporter the rewritten test cells call
-(``__autograder_expect``, see :mod:`autograder._expect`): each assert's values
+(``__autograder_expect``, see :mod:`autograder.judge.expect`): each assert's values
 leave the kernel as data.  The kernel judges nothing and holds no expected
 values: the grader judges records and reports in its own process
-(``autograder._score``).  Everything crosses the boundary through
+(``autograder.judge.score``).  Everything crosses the boundary through
 :mod:`nn_utils.wire`.
 """
 from __future__ import annotations

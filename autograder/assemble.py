@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from ._course import Markers, markers
-from ._expect import rewrite
+from autograder.course import Markers, markers
+from autograder.judge.expect import rewrite
 
 __all__ = ["ANY_SEED", "MIME", "TestCell", "Assembled", "assemble", "expected_checks",
            "release_view", "preamble_source"]
@@ -129,7 +129,7 @@ def expected_checks(source: str) -> tuple:
 
 def preamble_source() -> str:
     """Code run before the student's: sends each check's observations out as display data."""
-    return ("from autograder._kernel_side import install as __autograder_install\n"
+    return ("from autograder.kernel_side import install as __autograder_install\n"
             f"__autograder_expect = __autograder_install({MIME!r})\n"
             "del __autograder_install\n")
 

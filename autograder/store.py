@@ -21,8 +21,8 @@ from typing import NamedTuple
 
 import nbformat
 
-from . import UsageError
-from ._course import folder
+from autograder import UsageError
+from autograder.course import folder
 
 __all__ = ["Store", "Standing", "submission_sha256", "read_record", "open_gradebook",
            "standings", "write_atomically", "write_grades", "CSV_COLUMNS", "utc_now"]
@@ -121,7 +121,11 @@ class Store:
                                  f"release {self.assignment}` first")
             # what generate_assignment saves: solutions cleared, checksums of the release
             from nbgrader.preprocessors import (  # slow import: only when needed
-                ClearSolutions, ComputeChecksums, LockCells, SaveCells)
+                ClearSolutions,
+                ComputeChecksums,
+                LockCells,
+                SaveCells,
+            )
             resources = {"nbgrader": {"notebook": name, "assignment": self.assignment,
                                       "db_url": self.db_url}}
             nb = copy.deepcopy(nb)

@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import demo
-from ._bundle import build_wheel, write_bundle
-from ._students import BuildError
-from . import UsageError
-from ._tools import assignments_in, choose, command, course_root, generate, read_records
+from autograder import UsageError
+from autograder.bundle import build_wheel, write_bundle
+from autograder.commands import demo
+from autograder.commands.common import assignments_in, choose, command, course_root, generate, read_records
+from autograder.demo_class import BuildError
 
 __all__ = ["add_arguments", "main"]
 
@@ -98,7 +98,7 @@ def main(*, course: str = ".", assignments: list[str] | None = None,
 
 def _validate(root: Path, dest: Path, assignment: str, *, workers, timeout) -> tuple[bool, str]:
     """Grade a solution and an untouched release in a throwaway class at ``dest``."""
-    from . import grade
+    from autograder.commands import grade
 
     try:
         demo.build_class(root, dest, [assignment], 2, list(_PAIR))
