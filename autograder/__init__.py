@@ -1,7 +1,27 @@
 """autograder: grade a whole class of nbgrader notebooks -- fast, in parallel, resumable.
 
-Subcommands live in their own modules (``autograder.commands.grade`` ...), each with
-``add_arguments(parser)`` and ``main(*, course=".", ...) -> int``; see ``autograder.cli``.
+The pipeline of one submission, in the order the tree lists it::
+
+    course.py        what nbgrader's config says: folders, settings, region markers
+    assemble.py      the graded notebook, rebuilt from source/ with the student's answers
+    execute/         run it: payload -> runners (threads or Dask) -> kernels (forked from
+                     forkserver, isolated by sandbox, watched by procs and reaper)
+    kernel_side.py   the only code the grading kernel runs for us: probes out, nothing judged
+    judge/           decide each test cell from what crossed the boundary: score.py,
+                     expect.py (asserts rewritten into reports) and expect_judge.py
+    reference/       the only code that computes answers (teacher side; hidden from kernels)
+    store.py         gradebook (nbgrader's), records, grades.csv
+    feedback/        what students and LMSs get: pages.py (HTML), withhold.py (no hidden
+                     tests), exports.py (Gradescope, Canvas, Moodle), plots.py (report charts)
+
+Around it: ``bundle.py`` (the student bundle a release ships), ``demo_class.py``
+(pretend students for the demo and the release check), ``commands/`` (one module
+per subcommand: ``add_arguments(parser)`` and ``main(*, course=".", ...) -> int``;
+``cli.py`` dispatches).  The trust boundary is the kernel: everything under
+``execute/`` and ``kernel_side.py`` treats what comes back as data from student code.
+
+Adding a command: a module in ``commands/`` and a row of ``cli.SUBCOMMANDS``.
+Adding a check: see ``nn_utils`` and ``autograder.reference``.
 """
 
 import sys
