@@ -290,17 +290,23 @@ def course_run(tmp_path_factory):
     return grade_solution_and_blank(tmp_path_factory.mktemp("course"), NAMES)
 
 
-def _grades(course: Path, run, student: str, assignment: str) -> dict:
-    """{grade_id: (auto_score, max_score, needs_manual_grade)} of one graded notebook."""
+def _graded(course_run, student: str, assignment: str):
+    """(grades, graded notebook, test ids, manual ids) of one student's graded notebook;
+    grades: {grade_id: (auto_score, max_score, needs_manual_grade)}, one per graded cell."""
     from nbgrader.api import Gradebook
 
+    course, runs = course_run
+    run = runs[assignment]
     assert run.returncode == 0, f"nbgrader autograde exited {run.returncode}:\n{run.log[-3000:]}"
     graded = course / "autograded" / student / assignment / f"{assignment}.ipynb"
     assert graded.is_file(), f"{student}/{assignment} was not graded:\n{run.log[-3000:]}"
     with Gradebook("sqlite:///" + str(course / "gradebook.db")) as gb:
         notebook = gb.find_submission_notebook(assignment, assignment, student)
-        return {g.name: (g.auto_score, float(g.max_score), bool(g.needs_manual_grade))
-                for g in notebook.grades}
+        grades = {g.name: (g.auto_score, float(g.max_score), bool(g.needs_manual_grade))
+                  for g in notebook.grades}
+    tests, manual = _grade_ids(assignment, "test"), _grade_ids(assignment, "manual")
+    assert set(grades) == tests | manual, "every graded cell must be in the gradebook"
+    return grades, graded, tests, manual
 
 
 def _errors(notebook: Path) -> list[tuple]:
@@ -351,12 +357,8 @@ def test_committed_release_is_up_to_date(course_run, assignment):
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", NAMES)
 def test_solution_gets_full_marks_and_manual_cells_wait_for_a_grader(course_run, assignment):
-    course, runs = course_run
-    facts = ASSIGNMENTS[assignment]
-    grades = _grades(course, runs[assignment], "solution", assignment)
-    graded = course / "autograded" / "solution" / assignment / f"{assignment}.ipynb"
-    tests, manual = _grade_ids(assignment, "test"), _grade_ids(assignment, "manual")
-    assert set(grades) == tests | manual, "every graded cell must be in the gradebook"
+    facts, (_, runs) = ASSIGNMENTS[assignment], course_run
+    grades, graded, tests, manual = _graded(course_run, "solution", assignment)
     lost = {gid: grades[gid] for gid in tests if grades[gid][0] != grades[gid][1]}
     assert not lost, "\n".join(f"{gid}: {g[0]}/{g[1]}\n{cell_output_text(graded, gid)}"
                                for gid, g in lost.items())
@@ -379,16 +381,12 @@ def test_solution_gets_full_marks_and_manual_cells_wait_for_a_grader(course_run,
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", NAMES)
 def test_untouched_release_scores_zero(course_run, assignment):
-    course, runs = course_run
     facts = ASSIGNMENTS[assignment]
-    grades = _grades(course, runs[assignment], "blank", assignment)
-    tests, manual = _grade_ids(assignment, "test"), _grade_ids(assignment, "manual")
-    assert set(grades) == tests | manual, "every graded cell must be in the gradebook"
+    grades, graded, tests, manual = _graded(course_run, "blank", assignment)
     earned = {gid: g for gid, g in grades.items() if g[0] != 0}
     assert not earned, f"an untouched notebook earned points: {earned}"
     # an unanswered written question is scored 0 automatically, nothing left for a grader
     assert not [gid for gid in manual if grades[gid][2]]
-    graded = course / "autograded" / "blank" / assignment / f"{assignment}.ipynb"
     if facts.blank_errors is not None:
         # every failure traces back to an unfilled stub: no timeout, no crash of the given code
         raised = {name for _, name in _errors(graded)}

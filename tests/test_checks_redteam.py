@@ -79,25 +79,21 @@ def test_same_rank_wrong_shape_hint_does_not_talk_about_keepdims():
     assert "(13, 7)" in message  # the shapes are listed
 
 
-def test_a_numpy_check_imports_no_tensorflow_and_nn_utils_imports_fast():
-    code = ("import sys, time, numpy\n"
-            "start = time.perf_counter()\n"
+def test_a_numpy_check_imports_no_tensorflow():
+    """(How fast nn_utils imports is measured by bench/bench_layer_checks.py --students.)"""
+    code = ("import sys, numpy\n"
             "import nn_utils\n"
-            "elapsed = time.perf_counter() - start\n"
             "sys.path.insert(0, 'tests')\n"
             "from redteam_variants import CORRECT\n"
             "for name, classes in CORRECT.items():\n"
             "    getattr(nn_utils, 'check_' + name)(classes[0]())\n"
-            "print('TF' if 'tensorflow' in sys.modules else 'no TF', elapsed)\n")
+            "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("NN_UTILS_GRADING_NONCE", None)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    flag, elapsed = done.stdout.strip().splitlines()[-1].rsplit(" ", 1)
-    assert flag == "no TF"
-    # numpy is imported first: this times nn_utils's own import
-    assert float(elapsed) < 0.3, elapsed
+    assert done.stdout.strip().splitlines()[-1] == "no TF"
 
 
 # ------------------------------------------------------------ TensorFlow checks
