@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pages import text_of
 
+from autograder import pipeline
 from autograder.commands import grade
 from autograder.execute.procs import process_table
 from autograder.store import CSV_COLUMNS, read_record
@@ -342,14 +343,14 @@ def test_fresh_kernels_leave_no_double_forked_daemon_behind(tmp_path):
 
 def test_a_scoring_crash_is_retried_and_the_batch_goes_on(tmp_path, monkeypatch):
     course = make_course(tmp_path / "course", ["full_marks", "wrong_relu__relu_zero"])
-    real, calls = grade.score_cell, []
+    real, calls = pipeline.score_cell, []
 
     def flaky(test, outputs, *args):
         calls.append(test.grade_id)
         if len(calls) == 1 and outputs is not None:  # the first scored cell of the batch
             raise RuntimeError("scoring blew up")
         return real(test, outputs, *args)
-    monkeypatch.setattr(grade, "score_cell", flaky)
+    monkeypatch.setattr(pipeline, "score_cell", flaky)
     assert grade.main(course=course, assignment="tiny", workers=1, progress=False) == 0
     for student in ("full_marks", "wrong_relu__relu_zero"):
         record = read_record(course, student, "tiny")

@@ -13,9 +13,11 @@ from pages import text_of
 
 from autograder import cli
 from autograder.assemble import ANY_SEED, MIME, assemble, expected_checks, release_view
-from autograder.commands.grade import longest_first, parse_size
+from autograder.commands.grade import parse_size
+from autograder.course import course_setting
 from autograder.feedback.pages import feedback_html
 from autograder.judge.score import expected_seed, score_cell
+from autograder.pipeline import longest_first
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCE = nbformat.read(FIXTURES / "course" / "source" / "tiny" / "tiny.ipynb", as_version=4)
@@ -223,7 +225,7 @@ def test_grade_follows_the_course_nbgrader_config(tmp_path, capsys):
         "c.CourseDirectory.db_url = 'sqlite:///' + os.path.join(os.path.dirname("
         "os.path.abspath(__file__)), 'elsewhere.db')\nc.Execute.timeout = 7\n")
     (course / "submitted" / "s1" / "tiny").mkdir(parents=True)
-    assert grade.course_setting(course, "Execute", "timeout", None) == 7
+    assert course_setting(course, "Execute", "timeout", None) == 7
     assert grade.main(course=course, assignment="tiny", progress=False) == 0
     assert not (course / "gradebook.db").exists()
     with Gradebook(f"sqlite:///{course / 'elsewhere.db'}", course_id="c42") as gb:

@@ -12,8 +12,6 @@ wheel, ``dist/nn_utils-<version>-py3-none-any.whl``.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import tempfile
 import time
 from pathlib import Path
@@ -98,18 +96,14 @@ def main(*, course: str = ".", assignments: list[str] | None = None,
 
 def _validate(root: Path, dest: Path, assignment: str, *, workers, timeout) -> tuple[bool, str]:
     """Grade a solution and an untouched release in a throwaway class at ``dest``."""
-    from autograder.commands import grade
+    from autograder import pipeline
 
     try:
         demo.build_class(root, dest, [assignment], 2, list(_PAIR))
-        limits = {} if timeout is None else {"timeout": timeout}
-        chatter = io.StringIO()  # the grader's own table would bury the summary line
-        with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-            status = grade.main(course=str(dest), assignment=assignment, workers=workers,
-                                progress=False, **limits)
+        batch = pipeline.grade_class(dest, assignment, workers=workers, timeout=timeout,
+                                     progress=False)
     except (BuildError, UsageError) as exc:
         return False, " ".join(str(exc).split())
-    if status != 0:
-        last = (chatter.getvalue().strip().splitlines() or ["no output"])[-1]
-        return False, f"the grader failed (exit status {status}): {last}"
+    if batch.errors:
+        return False, f"the grader could not grade {batch.errors} of the two submissions"
     return _verdict({r.get("student"): r for r in read_records(dest, assignment)})
