@@ -24,7 +24,7 @@ import nbformat
 from autograder import UsageError
 from autograder.course import folder
 
-__all__ = ["Store", "Standing", "submission_sha256", "read_record", "open_gradebook",
+__all__ = ["read_records", "Store", "Standing", "submission_sha256", "read_record", "open_gradebook",
            "standings", "write_atomically", "write_grades", "CSV_COLUMNS", "utc_now"]
 
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
@@ -349,3 +349,16 @@ def _other_assignments(path: Path, assignment: str) -> list[dict]:
             return [row for row in csv.DictReader(fh) if row.get("assignment") != assignment]
     except (OSError, csv.Error, UnicodeDecodeError):
         return []
+
+
+def read_records(root: Path, assignment: str) -> list[dict]:
+    """Every readable result record of ``assignment`` in the autograded folders, by student."""
+    from autograder.course import students
+    from autograder.store import read_record
+    records = []
+    for student in students(root, "autograded", assignment):
+        record = read_record(root, student, assignment)
+        if record is not None:  # a half-written or foreign file is not a result
+            record.setdefault("student", student)
+            records.append(record)
+    return records

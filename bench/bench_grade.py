@@ -31,7 +31,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from autograder import demo_class as _students  # noqa: E402  (needs the repository on sys.path)
-from autograder.commands import demo  # noqa: E402
 
 __all__ = ["build", "cell_seconds", "scores", "main"]
 
@@ -41,7 +40,7 @@ _TF_IMPORT = re.compile(r"^\s*(import|from)\s+tensorflow\b", re.M)
 def build(course: Path, dest: Path, assignment: str, copies: int) -> list[str]:
     """The benchmark class in ``dest``: ``copies`` x (solution, blank, every bug)."""
     kinds = ["solution", "blank"] + [f"bug:{b.id}" for b in _students.bugs_for(assignment)]
-    demo.build_class(course, dest, [assignment], 0, kinds * copies)
+    _students.build_class(course, dest, [assignment], 0, kinds * copies)
     return kinds
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder.commands import demo  # noqa: E402  (needs the repository on sys.path)
+from autograder import demo_class  # noqa: E402  (needs the repository on sys.path)
 
 __all__ = ["build_ps1", "build_repo_assignment", "measure", "main"]
 
@@ -49,7 +49,7 @@ def build_ps1(dest: Path, students: int) -> None:
 
 def build_repo_assignment(dest: Path, assignment: str, students: int) -> None:
     """A class of ``students`` solutions of one of this course's assignments."""
-    demo.build_class(REPO, dest, [assignment], 0, ["solution"] * students)
+    demo_class.build_class(REPO, dest, [assignment], 0, ["solution"] * students)
 
 
 class _Sampler(threading.Thread):

@@ -11,6 +11,7 @@ import pytest
 from autograder import demo_class as _students
 from autograder.commands import demo
 from autograder.course import markers
+from autograder.store import read_records
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -92,9 +93,9 @@ def test_every_bug_row_applies_to_the_course_source(bug):
 
 def test_roster_has_every_kind_then_solutions():
     kinds = _students.kinds_for("backprop_numpy")
-    plan = demo.roster("backprop_numpy", 30)
+    plan = _students.roster("backprop_numpy", 30)
     assert plan[:len(kinds)] == kinds and set(plan[len(kinds):]) == {"solution"}
-    assert demo.roster("backprop_numpy", 3) == kinds[:3]
+    assert _students.roster("backprop_numpy", 3) == kinds[:3]
 
 
 @pytest.mark.parametrize("kind, record, ok", [
@@ -114,7 +115,7 @@ def test_roster_has_every_kind_then_solutions():
     ("missing", None, False),
 ])
 def test_expected_outcome(kind, record, ok):
-    assert (demo.expected_outcome(kind, record) is None) == ok
+    assert (_students.expected_outcome(kind, record) is None) == ok
 
 
 def test_refuses_to_delete_a_folder_it_did_not_build(tmp_path, capsys):
@@ -141,9 +142,9 @@ def test_demo_small_class_end_to_end(tmp_path, capsys, monkeypatch):
     with open(dest / "roster.csv", newline="") as handle:
         roster = {row["student"]: row["kind"] for row in csv.DictReader(handle)}
     assert roster == {f"s0{i}": kind for i, kind in enumerate(kinds, 1)}
-    records = {r["student"]: r for r in demo.read_records(dest, "tiny")}
+    records = {r["student"]: r for r in read_records(dest, "tiny")}
     for student, kind in roster.items():
-        assert demo.expected_outcome(kind, records.get(student)) is None, (kind, records[student])
+        assert _students.expected_outcome(kind, records.get(student)) is None, (kind, records[student])
     bugs = {t["bug"] for t in records["s03"]["tests"] if t.get("bug")}
     assert bugs, "the checker should name the bug in the result record"
     with open(dest / "grades.csv", newline="") as handle:

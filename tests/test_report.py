@@ -63,7 +63,7 @@ def course(tmp_path: Path) -> Path:
 
 
 def test_summary_counts(course):
-    from autograder.commands.common import read_records
+    from autograder.store import read_records
     summary = report.summarise("backprop_numpy", read_records(course, "backprop_numpy"),
                                report._grades_rows(course, "backprop_numpy"))
     assert [r["student"] for r in summary.rows] == ["s01", "s02", "s03", "s04", "s05", "s06",

@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 from typing import Callable, Iterator
 
 from autograder import UsageError
-from autograder.commands.common import command, course_root, notebook_names
+from autograder.commands.common import command
+from autograder.course import course_root, notebook_names
 
 __all__ = ["DEFAULT_PATTERNS", "Placement", "plan_placements", "add_arguments", "main"]
 

@@ -11,118 +11,23 @@ submission with the outcome it should get.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
 
 from autograder import UsageError
 from autograder import demo_class as _students
-from autograder.commands.common import (
-    assignments_in,
-    command,
-    course_root,
-    error_line,
-    generate,
-    notebook_names,
-    read_records,
-)
-from autograder.course import folder
+from autograder.commands.common import command, error_line
+from autograder.course import assignments_in, course_root, folder
+from autograder.demo_class import DEMO_ASSIGNMENTS, build_class, expected_outcome
+from autograder.store import read_records
 
-__all__ = ["DEMO_ASSIGNMENTS", "expected_outcome", "roster", "build_class",
-           "add_arguments", "main"]
+__all__ = ["DEMO_CELL_TIMEOUT", "add_arguments", "main"]
 
-#: Graded by default, in this order, when they exist in source/: assignment ->
-#: how many of the class hand it in.  A gradient_tape solution trains a
-#: 512-wide network for 1000 epochs (~25 s of CPU per submission), so a
-#: section of the class submits it and the demo stays within minutes.
-DEMO_ASSIGNMENTS = {"backprop_numpy": 30, "gradient_tape": 10}
 #: The demo's per-cell limit: its slowest solution cell (gradient_tape's graded
 #: training, 5-6 s on one core) several times over, so a busy machine passes it,
 #: while its infinite loops are cut off after this long, not the course's 180 s.
 DEMO_CELL_TIMEOUT = 30.0
-_MARK = ".autograder-demo"  # only a folder carrying this mark is ever deleted
-_STATUS = {"malformed": "malformed", "infinite_loop": "timeout",
-           "kernel_crash": "kernel-died", "missing": "missing"}
-
-
-def expected_outcome(kind: str, record: dict | None) -> str | None:
-    """None when a ``kind`` submission got the outcome it should, else what is wrong."""
-    if record is None:
-        return "no result record"
-    status, score, top = record.get("status"), record.get("score") or 0, record.get("max_score")
-    if kind in _STATUS:
-        return None if status == _STATUS[kind] else f"status {status}, expected {_STATUS[kind]}"
-    if status != "ok":
-        return f"status {status}, expected ok"
-    # answers graded by hand score 0 until a teacher grades them: full marks means the rest
-    auto_top = (top or 0) - sum(t.get("max_points") or 0 for t in record.get("tests", [])
-                                if t.get("manual"))
-    if kind == "solution" and abs(score - auto_top) > 1e-9:
-        return f"score {score:g}/{top:g}, expected {auto_top:g} (full marks on every autograded test)"
-    if kind == "blank" and score != 0:
-        return f"score {score:g}/{top:g}, expected 0"
-    if kind.startswith("bug:") and not score < top:
-        return f"score {score:g}/{top:g}, expected less than full marks"
-    return None
-
-
-def roster(assignment: str, students: int) -> list[str]:
-    """The kind of submission of each of ``students`` students (every kind once, then solutions)."""
-    kinds = _students.kinds_for(assignment)
-    return (kinds + ["solution"] * students)[:students]
-
-
-def _fresh(dest: Path, course: Path) -> None:
-    if dest == course or course.is_relative_to(dest):
-        raise UsageError(f"--dir {dest} would overwrite the course itself")
-    if dest.exists() or dest.is_symlink():
-        if not (dest.is_dir() and (dest / _MARK).is_file()):
-            raise UsageError(f"{dest} exists and is not a demo class; remove it or use --dir")
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    (dest / _MARK).write_text("built by autograder demo; deleted by the next one\n")
-
-
-def build_class(course: Path, dest: Path, assignments: list[str], students: int | None,
-                kinds: list[str] | None = None) -> list[tuple[str, str, str]]:
-    """Copy and release the course into ``dest`` and write every submission.
-
-    ``students`` per assignment (None: :data:`DEMO_ASSIGNMENTS`' number, else 30),
-    or exactly ``kinds``.  Returns the roster as (student, assignment, kind) rows.
-    """
-    _fresh(dest, course)
-    # the course files nbgrader reads beside the assignments: config, AUTOTEST templates,
-    # and files at the top of source/ (a header or footer notebook)
-    for path in [course / "nbgrader_config.py", course / "autotests.yml",
-                 *sorted((course / "source").glob("*"))]:
-        if path.is_file():
-            target = dest / path.relative_to(course)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
-    rows = []
-    for assignment in assignments:
-        shutil.copytree(course / "source" / assignment, dest / "source" / assignment,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-        problem = generate(dest, assignment)
-        if problem:
-            raise UsageError(f"nbgrader generate_assignment {assignment} failed: {problem}")
-        notebooks = {name: tuple(json.loads((dest / folder / assignment / f"{name}.ipynb")
-                                            .read_text()) for folder in ("source", "release"))
-                     for name in notebook_names(dest, assignment)}
-        plan = list(kinds) if kinds else roster(
-            assignment, students or DEMO_ASSIGNMENTS.get(assignment, 30))
-        width = max(2, len(str(len(plan))))
-        for number, kind in enumerate(plan, 1):
-            student = f"s{number:0{width}d}"
-            folder = dest / "submitted" / student / assignment
-            _students.build_submission(kind, assignment, notebooks, folder)
-            rows.append((student, assignment, kind))
-    with (dest / "roster.csv").open("w", newline="") as handle:
-        csv.writer(handle).writerows([("student", "assignment", "kind"), *rows])
-    return rows
 
 
 def _outcomes(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:

@@ -33,8 +33,7 @@ def add_arguments(parser) -> None:
 @command
 def main(*, course=".", assignments=None, format="csv") -> int:  # the CLI's word
     """Write ``grades.csv`` rows of ``assignments`` from the course's gradebook; 0 on success."""
-    from autograder.commands.common import choose
-    from autograder.course import course_setting
+    from autograder.course import choose, course_setting
     from autograder.store import open_gradebook, write_grades
     course = Path(course).resolve()
     if not course.is_dir():

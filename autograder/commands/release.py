@@ -16,11 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import UsageError
+from autograder import UsageError, demo_class
 from autograder.bundle import build_wheel, write_bundle
-from autograder.commands import demo
-from autograder.commands.common import assignments_in, choose, command, course_root, generate, read_records
+from autograder.commands.common import command
+from autograder.course import assignments_in, choose, course_root, generate
 from autograder.demo_class import BuildError
+from autograder.store import read_records
 
 __all__ = ["add_arguments", "main"]
 
@@ -41,7 +42,7 @@ def _verdict(records: dict[str, dict]) -> tuple[bool, str]:
     for student, kind, label in (("s01", "solution", "solution"),
                                  ("s02", "blank", "untouched release")):
         record = records.get(student)
-        problem = demo.expected_outcome(kind, record)
+        problem = demo_class.expected_outcome(kind, record)
         good = good and problem is None
         if record is None:
             parts.append(f"{label}: no result")
@@ -99,7 +100,7 @@ def _validate(root: Path, dest: Path, assignment: str, *, workers, timeout) -> t
     from autograder import pipeline
 
     try:
-        demo.build_class(root, dest, [assignment], 2, list(_PAIR))
+        demo_class.build_class(root, dest, [assignment], 2, list(_PAIR))
         batch = pipeline.grade_class(dest, assignment, workers=workers, timeout=timeout,
                                      progress=False)
     except (BuildError, UsageError) as exc:

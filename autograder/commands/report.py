@@ -18,7 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder import UsageError
-from autograder.commands.common import command, course_root, read_records
+from autograder.commands.common import command
+from autograder.course import course_root
+from autograder.store import read_records
 
 __all__ = ["Summary", "summarise", "write_report", "add_arguments", "main"]
 
