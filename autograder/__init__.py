@@ -2,6 +2,7 @@
 
 The pipeline of one submission, in the order the tree lists it::
 
+    pipeline.py      one class graded: prepare, execute, score, write (rows back, nothing printed)
     course.py        what nbgrader's config says: folders, settings, region markers
     assemble.py      the graded notebook, rebuilt from source/ with the student's answers
     execute/         run it: payload -> runners (threads or Dask) -> kernels (forked from

@@ -96,13 +96,13 @@ def test_a_grader_scores_a_written_answer_in_formgrader_and_export_shows_it(tmp_
         page.click("text=Show All Names")
         page.locator("a.name-shown").filter(has_text=re.compile(r"^changed$")).click()
         page.wait_for_selector("input#baz.score", timeout=30_000)
-        with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url
-                                  and r.request.method == "PUT") as saved:
+        with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url  # a busy machine
+                                  and r.request.method == "PUT", timeout=90_000) as saved:
             page.fill("input#baz.score", "2")
             page.press("input#baz.score", "Tab")
         assert saved.value.ok
         with page.expect_response(lambda r: "/formgrader/api/comment/" in r.url
-                                  and r.request.method == "PUT") as commented:
+                                  and r.request.method == "PUT", timeout=90_000) as commented:
             page.fill("textarea#baz-comment", "A clear argument.")
             page.press("textarea#baz-comment", "Tab")
         assert commented.value.ok
