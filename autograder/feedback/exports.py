@@ -23,7 +23,7 @@ import csv
 import json
 from pathlib import Path
 
-from autograder.course import course_setting
+from autograder.course import markers
 from autograder.store import standings, write_atomically
 
 __all__ = ["FORMATS", "write_gradescope", "write_canvas", "write_moodle"]
@@ -31,10 +31,9 @@ __all__ = ["FORMATS", "write_gradescope", "write_canvas", "write_moodle"]
 
 def _hidden(gb, course: Path, assignment: str) -> set:
     """(notebook, grade id) of the cells that hold hidden tests (nbgrader's delimiter)."""
-    marker = course_setting(course, "ClearHiddenTests", "begin_test_delimeter",
-                            "BEGIN HIDDEN TESTS")
+    marks = markers(course)
     return {(nb.name, cell.name) for nb in gb.find_assignment(assignment).notebooks
-            for cell in nb.source_cells if cell.source and marker in cell.source}
+            for cell in nb.source_cells if cell.source and marks.begin_hidden in cell.source}
 
 
 def _messages(record: dict) -> dict:
