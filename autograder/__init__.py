@@ -21,8 +21,13 @@ per subcommand: ``add_arguments(parser)`` and ``main(*, course=".", ...) -> int`
 ``cli.py`` dispatches).  The trust boundary is the kernel: everything under
 ``execute/`` and ``kernel_side.py`` treats what comes back as data from student code.
 
-Adding a command: a module in ``commands/`` and a row of ``cli.SUBCOMMANDS``.
-Adding a check: see ``nn_utils`` and ``autograder.reference``.
+Adding an assignment: its notebook in ``source/<name>/`` (plain nbgrader cells), its
+name in ``nbgrader_config.py``, ``autograder release <name>``, and a row of
+``ASSIGNMENTS`` in ``tests/test_assignments.py``.  Adding a check: its row in
+``nn_utils`` (a ``LayerSpec`` for a layer), its reference maths in
+``autograder/reference/``, its name in ``reference.PUBLISHED``, then
+``python -m autograder.reference``.  Adding a command: a module in ``commands/`` and
+a row of ``cli.SUBCOMMANDS``.
 """
 
 import sys

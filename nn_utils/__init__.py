@@ -13,6 +13,8 @@ answer.  Map: ``_runner`` (registry, ``run_check``), ``_cases`` and ``cases/``
 ``tf_checks`` with ``_tf_judge*``, ``framework_training`` with
 ``_trainer_judge``, ``engine`` (numerical gradients), ``wire`` (the codec of
 what leaves a grading kernel), ``_report`` (verdicts and the message template).
+Adding a layer check is adding a row to ``layers.py`` (see its docstring); its
+reference maths goes to the teacher's side, ``autograder/reference/``.
 
 The checks set ``__tracebackhide__``: IPython (and pytest) then leave the
 checker's own frames out of a failure's traceback, so the message stands out.
