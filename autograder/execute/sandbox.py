@@ -61,9 +61,10 @@ _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
 _SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/sys")
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _PACKAGES = ("nn_utils", "autograder")
-# folders of those packages the kernel must not see: the teacher's reference maths and
-# the published expected values (a kernel probes; the grader judges)
-_HIDDEN = (("autograder", "reference"), ("nn_utils", "cases"))
+# what of those packages the kernel must not see: the teacher's reference maths, the
+# published expected values (a kernel probes; the grader judges) and the demo class's
+# bug table, which quotes lines of the solutions
+_HIDDEN = (("autograder", "reference"), ("nn_utils", "cases"), ("autograder", "demo_class.py"))
 _REAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
 _status: tuple[bool, str] | None = None
 
@@ -204,15 +205,30 @@ def _readable_paths() -> list[str]:
 
 
 def _hidden_paths() -> list[str]:
-    """Folders inside the readable packages that are covered by an empty tmpfs."""
+    """Folders and files inside the readable packages that the kernel sees empty."""
     paths = []
-    for package, folder in _HIDDEN:
+    for package, name in _HIDDEN:
         module = sys.modules.get(package) or __import__(package)
         for base in getattr(module, "__path__", []):
-            for path in {os.path.join(base, folder), os.path.join(os.path.realpath(base), folder)}:
-                if os.path.isdir(path):
+            for path in {os.path.join(base, name), os.path.join(os.path.realpath(base), name)}:
+                if os.path.exists(path):
                     paths.append(path)
     return sorted(set(paths))
+
+
+def _cover(root: str, path: str, rundir: str) -> None:
+    """Show ``path`` empty under ``root``: a read-only tmpfs over a folder, an empty file
+    of the kernel's own socket directory over a file."""
+    target = root + path
+    if os.path.isdir(target):
+        _mount("tmpfs", target, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
+               "mode=0555,size=4k")
+    elif os.path.isfile(target):
+        empty = os.path.join(rundir, ".covered")
+        open(empty, "w").close()
+        _mount(empty, target, None, _MS_BIND)
+        _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+               | os.statvfs(empty).f_flag & _KEPT_FLAGS)
 
 
 def _mkdirs(path: str) -> None:
@@ -266,10 +282,7 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
         _bind(root, path)
         bound.append(path)
     for path in spec.get("hidden", []):
-        if os.path.isdir(root + path):
-            _mount("tmpfs", root + path, "tmpfs",
-                   _MS_RDONLY | _MS_NOSUID | _MS_NODEV | _MS_NOEXEC,
-                   "mode=0555,size=4k")
+        _cover(root, path, spec["rundir"])
     _mkdirs(root + "/dev")
     _mount("tmpfs", root + "/dev", "tmpfs", _MS_NOSUID, "mode=0755,size=64k")
     for name in _DEVICES:
