@@ -37,7 +37,7 @@ from autograder.execute.runners import connect, error_outcome, run_dask, run_loc
 from autograder.execute.sandbox import sandbox_status, switched_off
 from autograder.feedback.pages import feedback_html
 from autograder.feedback.withhold import hidden_snippets, withhold
-from autograder.judge.score import grading_plans, score_cell, unanswered
+from autograder.judge.score import checks_called, grading_plans, score_cell, unanswered
 from autograder.store import Store, read_record, submission_sha256, utc_now
 
 __all__ = ["Batch", "grade_class", "isolation_state", "longest_first", "RETRIES",
@@ -143,7 +143,7 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
                                     for s in todo},
                              {s: _code_size(where[s]) for s in todo})
         prepare = functools.partial(_prepare, course, assignment, sources=sources, files=files,
-                                    settings=settings)
+                                    settings=settings, checks=checks_called(sources.values()))
         batch.graded = _grade(course, assignment, todo, prepare, store, workers, client, progress)
         batch.rows += batch.graded
         batch.csv_path = store.write_csv(sorted(set(found) | {r["student"] for r in batch.rows}))
@@ -234,8 +234,10 @@ def _read_submission(folder: Path, name: str):
         return None, "malformed"
 
 
-def _prepare(course, assignment, student, *, sources, files, settings) -> tuple[dict, dict]:
-    """The payload to execute and what the scorer needs to know about it."""
+def _prepare(course, assignment, student, *, sources, files, settings,
+             checks) -> tuple[dict, dict]:
+    """The payload to execute and what the scorer needs to know about it (``checks``:
+    the checks the source calls, whose inputs the grader chooses)."""
     where = folder(course, "submitted", student, assignment)
     problems, notebooks, assembled = {}, {}, {}
     for name, source in sources.items():
@@ -251,7 +253,7 @@ def _prepare(course, assignment, student, *, sources, files, settings) -> tuple[
             notebooks[name] = nbformat.writes(nb)
     stamp = where / "timestamp.txt"
     nonce = secrets.token_hex(16)
-    plans = grading_plans(sources.values(), nonce) if notebooks else {}
+    plans = grading_plans(checks, nonce) if notebooks else {}
     payload = {"key": student, "notebooks": notebooks, "nonce": nonce,
                "files": {**_student_files(course, where), **files, **plans}, **settings}
     info = {"assembled": assembled, "problems": problems,

@@ -11,15 +11,12 @@ last expression is partial credit) except that stderr never zeroes a cell.
 """
 from __future__ import annotations
 
-import re
-
-from autograder.assemble import ANY_SEED, MIME, TestCell
+from autograder.assemble import ANY_SEED, MIME, TestCell, expected_checks
 from autograder.judge.expect_judge import is_expectation, judge, partial_points, trailing_value
 from autograder.kernel_side import PLANS_FILE
 
-__all__ = ["score_cell", "expected_seed", "unanswered", "grading_plans"]
+__all__ = ["score_cell", "expected_seed", "unanswered", "checks_called", "grading_plans"]
 
-_CALL = re.compile(r"\bcheck_([a-z_]+)\s*\(")
 
 def expected_seed(name: str, user_seed, nonce: str) -> int:
     """The seed the kernel had to use for ``check_name(seed=user_seed)`` under ``nonce``."""
@@ -27,15 +24,20 @@ def expected_seed(name: str, user_seed, nonce: str) -> int:
     return grading_seed(name, user_seed, nonce)
 
 
-def grading_plans(sources, nonce: str) -> dict:
-    """``{PLANS_FILE: bytes}``: the inputs of every check the source notebooks call, at
-    each seed slot, chosen from ``nonce``.  The kernel probes on them; it never
-    learns the nonce, and the grader rebuilds the same plans from it when judging."""
+def checks_called(sources) -> list[str]:
+    """The published checks that the code cells of the ``sources`` notebooks call."""
+    from autograder import reference
+    return sorted({name for nb in sources for cell in nb.cells if cell.cell_type == "code"
+                   for name, _ in expected_checks(cell.source)} & set(reference.PUBLISHED))
+
+
+def grading_plans(names: list[str], nonce: str) -> dict:
+    """``{PLANS_FILE: bytes}``: the inputs of the checks ``names`` at each seed slot,
+    chosen from ``nonce``.  The kernel probes on them; it never learns the nonce,
+    and the grader rebuilds the same plans from it when judging."""
     from autograder import reference
     from nn_utils import wire
     from nn_utils._runner import GRADING_SLOTS, grading_seed
-    names = sorted({name for nb in sources for cell in nb.cells if cell.cell_type == "code"
-                    for name in _CALL.findall(cell.source)} & set(reference.PUBLISHED))
     plans = {name: {str(slot): reference.plan(name, grading_seed(name, slot, nonce))
                     for slot in range(GRADING_SLOTS)} for name in names}
     return {PLANS_FILE: wire.dumps(plans).encode()}
