@@ -20,6 +20,7 @@ import re
 import secrets
 import shutil
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass, field
@@ -182,7 +183,7 @@ def _sources(course: Path, assignment: str) -> tuple[dict, dict]:
         else:
             files[rel] = path.read_bytes()
     if not notebooks:
-        raise UsageError(f"{folder} has no notebooks to grade")
+        raise UsageError(f"{base} has no notebooks to grade")
     return notebooks, files
 
 
@@ -411,6 +412,9 @@ def _grade(course, assignment, students, prepare, store, workers, client, progre
         for payload, outcome in stream:
             student, attempt = payload["key"], payload.get("attempt", 0)
             info = feed.infos[student]
+            if outcome.get("stderr"):  # a kernel that died: what it said on its way out
+                store.note(student, "the kernel's error output:\n"
+                           + textwrap.indent(outcome["stderr"].rstrip(), "    | ", lambda line: True))
             try:
                 result, executed = _scored(student, assignment, outcome, payload, info, store)
             except Exception as exc:  # one row with status 'error', not a crash

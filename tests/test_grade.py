@@ -146,8 +146,9 @@ def test_outputs_csv_log_feedback(graded):
     rows = [r for r in rows if r["assignment"] == "tiny"]
     assert {r["student_id"]: (r["status"], float(r["score"])) for r in rows} == {
         s: (st, float(sc)) for s, (st, sc) in EXPECTED.items()}
-    log = (course / "autograder.log").read_text().splitlines()
-    assert sorted(line.split()[2] for line in log) == sorted(EXPECTED)
+    log = [line for line in (course / "autograder.log").read_text().splitlines()
+           if not line.startswith(" ")]     # indented: a dead kernel's own error output
+    assert sorted(line.split()[2] for line in log if "error output" not in line) == sorted(EXPECTED)
     html = text_of((course / "feedback" / "wrong_relu__relu_zero" / "tiny" / "tiny.html").read_text())
     assert "relu: forward output is wrong" in html
     assert "seed=7" not in html and "square(-2)" not in html    # hidden tests stay hidden
@@ -155,6 +156,16 @@ def test_outputs_csv_log_feedback(graded):
     assert "tiny.ipynb is malformed" in text_of(broken)
     autograded = (course / "autograded" / "full_marks" / "tiny" / "tiny.ipynb").read_text()
     assert "seed=7" in autograded                                # the teacher sees them
+
+
+def test_a_dead_kernels_own_error_output_reaches_the_log(graded):
+    """What a kernel writes before it dies (here Python's fault handler) is the grader's clue."""
+    course, _ = graded
+    log = (course / "autograder.log").read_text()
+    said = log.split("tiny segfault__kernel_died the kernel's error output:\n", 1)[1]
+    said = "\n".join(line for line in said.splitlines() if line.startswith("    | "))
+    assert "Segmentation fault" in said and "string_at" in said
+    assert "full_marks the kernel's error output" not in log   # only dead kernels are quoted
 
 
 def test_no_process_is_left_behind(graded):

@@ -19,6 +19,7 @@ replies ``{"pid": N}`` then ``{"exit": code}`` (negative: killed by a signal).
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import importlib
 import json
 import os
@@ -28,6 +29,7 @@ import signal
 import socket
 import sys
 import time
+import traceback
 
 from autograder.execute.procs import kill_tree
 from autograder.execute.sandbox import enter as enter_sandbox
@@ -69,24 +71,52 @@ def apply_limits(limits: dict) -> None:
                 pass
 
 
+def _redirect_output(stderr: str | None) -> None:
+    """Standard input and output to /dev/null; standard error to the grader's file ``stderr``.
+
+    The file is opened before the sandbox is entered (the kernel cannot open it
+    again) and stays the kernel's file descriptor 2 for its life: what the kernel,
+    its sandbox set-up or a C library writes there before IPython captures the
+    output -- the reason a kernel died before it replied -- reaches the grader's
+    log.  The kernel's file-size limit bounds it.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    err = devnull
+    if stderr:
+        try:
+            err = os.open(stderr, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+        except OSError:
+            pass
+    for fd, source in ((0, devnull), (1, devnull), (2, err)):
+        os.dup2(source, fd)
+    if err != devnull:  # a crash in C code (a segfault) leaves the Python stack there too;
+        # on a descriptor of its own, since IPython later puts a pipe on descriptor 2
+        faulthandler.enable(os.dup(2), all_threads=False)
+
+
 def boot_kernel(connection_file: str, limits: dict) -> None:
-    """Turn this process into an ipykernel kernel; never returns."""
+    """Turn this process into an ipykernel kernel; never returns.
+
+    ``limits`` holds the rlimits (:func:`apply_limits`), the sandbox spec
+    (``"sandbox"``) and the file for the kernel's standard error (``"stderr"``).
+    """
     code = 1
     try:
         for sig in (signal.SIGTERM, signal.SIGCHLD, signal.SIGINT, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        _redirect_output(limits.get("stderr"))
         connection_file = enter_sandbox(limits.get("sandbox"), connection_file)
         apply_limits(limits)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
         from ipykernel.kernelapp import IPKernelApp
         app = IPKernelApp.instance()
         app.initialize(["-f", connection_file, "--HistoryManager.enabled=False",
                         "--IPKernelApp.quiet=True"])
         app.start()
         code = 0
+    except BaseException:
+        traceback.print_exc()   # to the grader's file: see _redirect_output
+        sys.stderr.flush()
     finally:
         os._exit(code)
 

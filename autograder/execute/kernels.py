@@ -36,7 +36,11 @@ __all__ = ["ForkServer", "ForkServerProvisioner", "ReadyClient", "close_fork_ser
            "fork_server", "kernel_manager", "kill_tree", "PROVISIONER"]
 
 PROVISIONER = "autograder-fork"
-_BOOT = [sys.executable, "-m", "autograder.execute.forkserver"]
+# -P: the current folder is not put on sys.path.  The fork server starts in the
+# course directory and a fresh kernel in the submission's: a folder named
+# ``autograder`` or ``nn_utils`` there (a clone of this repository used as the
+# course, or one a student hands in) must never replace the installed packages.
+_BOOT = [sys.executable, "-P", "-m", "autograder.execute.forkserver"]
 
 
 class ForkServer:

@@ -27,11 +27,13 @@ from autograder.execute.kernels import fork_server, kernel_manager
 from autograder.execute.procs import kill_tree, members, usage
 from autograder.execute.sandbox import isolate
 
-__all__ = ["execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
+__all__ = ["error_outcome", "execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
 
 MAX_CELL_OUTPUT = 200_000          # bytes of student output kept per cell
 MAX_RECORD = 16 * 1024 * 1024      # one check observation record
 MAX_RECORDS = 32 * 1024 * 1024     # all records of one notebook
+MAX_STDERR = 4096                  # bytes of a dead kernel's standard error kept for the log
+_DIED = ("kernel-died", "memory")  # statuses whose kernel's standard error is worth reading
 _TIMEOUT_ERROR = {"ename": "CellTimeoutError", "evalue": "", "traceback": []}
 _MEMORY_ERRORS = {"MemoryError", "ResourceExhaustedError"}
 _running: set[int] = set()  # kernel pids of this process's workers, for an interrupted batch
@@ -132,10 +134,63 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
         return
 
 
-async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tuple[str, str]:
+def error_outcome(key: str, exc: BaseException, stderr: str = "") -> dict:
+    """The outcome of a payload whose execution failed in the grader itself.
+
+    ``stderr``: what the kernel wrote to its standard error, when it was one that died.
+    """
+    text = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return {"key": key, "status": "error", "detail": detail, "duration_s": 0.0, "notebooks": {},
+            "stderr": stderr}
+
+
+class _KernelFailed(Exception):
+    """The kernel could not be run; carries what it wrote to its standard error."""
+
+    def __init__(self, cause: BaseException, stderr: str):
+        super().__init__(str(cause))
+        self.cause, self.stderr = cause, stderr
+
+
+def _excerpt(path: str, size: int = MAX_STDERR) -> str:
+    """The file at ``path`` as text, its middle cut out past ``size`` bytes ('' when unreadable).
+
+    Both ends matter: a crash report starts with what happened, a traceback ends with it.
+    """
+    try:
+        with open(path, "rb") as fh:
+            total = os.fstat(fh.fileno()).st_size
+            if total <= size:
+                return fh.read().decode("utf-8", "replace")
+            head = fh.read(size // 4)
+            fh.seek(total - (size - size // 4))
+            tail = fh.read()
+    except OSError:
+        return ""
+    return (head.decode("utf-8", "replace") + f"\n[... {total - size} bytes left out ...]\n"
+            + tail.decode("utf-8", "replace"))
+
+
+async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tuple[str, str, str]:
+    """Execute ``nb`` in one kernel: (status, detail, the kernel's stderr if it died)."""
+    handle, stderr_file = tempfile.mkstemp(prefix="agk-stderr-")
+    os.close(handle)
+    try:
+        try:
+            status, detail = await _run_kernel(nb, workdir, env, payload, budget, stderr_file)
+        except Exception as exc:
+            raise _KernelFailed(exc, _excerpt(stderr_file)) from exc
+        return status, detail, _excerpt(stderr_file) if status in _DIED else ""
+    finally:
+        os.unlink(stderr_file)
+
+
+async def _run_kernel(nb, workdir: str, env: dict, payload: dict, budget: float,
+                      stderr_file: str) -> tuple[str, str]:
     server = fork_server(tuple(payload["preload"])) if payload.get("fork", True) else None
-    km = isolate(kernel_manager, server, payload.get("limits") or {}, workdir,
-                 required=payload.get("isolation", True))
+    limits = {**(payload.get("limits") or {}), "stderr": stderr_file}
+    km = isolate(kernel_manager, server, limits, workdir, required=payload.get("isolation", True))
     client = _BoundedClient(
         nb, km=km, timeout=payload["timeout"], startup_timeout=payload.get("startup_timeout", 120),
         allow_errors=True, interrupt_on_timeout=True, record_timing=True, skip_cells_with_tag="",
@@ -226,7 +281,7 @@ def execute_payload(payload: dict) -> dict:
         return {"key": payload["key"], "status": "ok", "detail": "", "duration_s": 0.0,
                 "notebooks": {}}
     workdir = tempfile.mkdtemp(prefix="autograde-")
-    executed, status, detail = {}, "ok", ""
+    executed, status, detail, stderr = {}, "ok", "", ""
     try:
         for rel, blob in payload.get("files", {}).items():
             target = os.path.join(workdir, rel)
@@ -241,13 +296,17 @@ def execute_payload(payload: dict) -> dict:
                 limit = payload["submission_timeout"]
                 status, detail = "timeout", f"the submission ran longer than {limit} s"
                 break
-            one_status, one_detail = asyncio.run(_run(nb, workdir, env, payload, budget))
+            try:
+                one_status, one_detail, one_stderr = asyncio.run(
+                    _run(nb, workdir, env, payload, budget))
+            except _KernelFailed as failed:
+                return error_outcome(payload["key"], failed.cause, failed.stderr)
             executed[name] = nb
             if status == "ok":
-                status, detail = one_status, one_detail
+                status, detail, stderr = one_status, one_detail, one_stderr
         status, detail = _outcome_status(list(executed.values()), status, detail)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return {"key": payload["key"], "status": status, "detail": detail,
             "duration_s": round(time.monotonic() - start, 3),
-            "notebooks": {k: nbformat.writes(v) for k, v in executed.items()}}
+            "notebooks": {k: nbformat.writes(v) for k, v in executed.items()}, "stderr": stderr}

@@ -16,18 +16,11 @@ from typing import Iterator
 
 from autograder import UsageError
 from autograder.execute.kernels import fork_server
-from autograder.execute.payload import execute_payload
+from autograder.execute.payload import error_outcome, execute_payload
 
 __all__ = ["connect", "run_local", "run_dask", "error_outcome"]
 
 _IN_FLIGHT_PER_WORKER = 2  # one running, one ready: a worker never waits for the scorer
-
-
-def error_outcome(key: str, exc: BaseException) -> dict:
-    """The outcome of a payload whose execution failed in the grader itself."""
-    text = str(exc).strip().splitlines()
-    detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-    return {"key": key, "status": "error", "detail": detail, "duration_s": 0.0, "notebooks": {}}
 
 
 def _take(payloads: Iterator[dict], count: int) -> list[dict]:

@@ -135,25 +135,33 @@ def _probe() -> tuple[bool, str]:
             fh.write("{}")
         spec = {"workdir": workdir, "rundir": rundir, "paths": _readable_paths(),
                 "hidden": _hidden_paths()}
+        reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                os.close(reader)
                 os.chdir(workdir)
                 enter(spec, connection)
                 code = 0
+            except BaseException as exc:  # the cause, for the one line the grader prints
+                os.write(writer, f"{type(exc).__name__}: {exc}".encode()[:400])
             finally:
                 os._exit(code)
+        os.close(writer)
+        with os.fdopen(reader, "rb") as fh:
+            cause = fh.read().decode("utf-8", "replace").strip()
         _, status = os.waitpid(pid, 0)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(rundir, ignore_errors=True)
     if os.waitstatus_to_exitcode(status) != 0:
+        cause = f" ({cause})" if cause else ""
         if _privileged():
-            return False, "this machine does not allow the namespaces and mounts it needs"
+            return False, f"this machine does not allow the namespaces and mounts it needs{cause}"
         return False, ("the grader is not root and this machine does not let it create user "
                        "namespaces (see /proc/sys/user/max_user_namespaces, or the container's "
-                       "seccomp/AppArmor policy)")
+                       f"seccomp/AppArmor policy){cause}")
     return True, ""
 
 
@@ -192,6 +200,12 @@ def _readable_paths() -> list[str]:
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
         paths += [prefix, os.path.realpath(prefix)]
     paths += [p for p in sys.path if "-packages" in p and os.path.isdir(p)]
+    return sorted({*paths, *_package_paths()})
+
+
+def _package_paths() -> list[str]:
+    """The folders of ``nn_utils`` and ``autograder`` as this process imported them."""
+    paths = []
     for name in _PACKAGES:
         module = sys.modules.get(name)
         if module is None:
@@ -201,7 +215,7 @@ def _readable_paths() -> list[str]:
                 continue
         for folder in getattr(module, "__path__", []):
             paths += [folder, os.path.realpath(folder)]
-    return sorted(set(paths))
+    return paths
 
 
 def _hidden_paths() -> list[str]:
@@ -276,7 +290,10 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
     # (a checkout in /tmp), and their binds must land on top of it, not under it
     _private_tmpfs(root, "/tmp")
     bound: list[str] = []
-    for path in sorted({p for p in spec["paths"] if os.path.lexists(p)}, key=len):
+    # the grader names what it imports; this process adds the folders of the packages
+    # it runs itself (the reaper script among them), wherever they were imported from
+    paths = {*spec["paths"], *_package_paths()}
+    for path in sorted({p for p in paths if os.path.lexists(p)}, key=len):
         if path in ("/", "/tmp") or any(path.startswith(b + "/") for b in bound):
             continue  # already visible through a bound parent
         _bind(root, path)
@@ -380,7 +397,7 @@ def _fork_and_reap() -> None:
     """Fork; the parent becomes :mod:`autograder.execute.reaper` for the child, which returns.
 
     The reaper is a fresh interpreter (``exec``), so it holds none of the pages it
-    shares with the fork server, and no descriptor but /dev/null.
+    shares with the fork server, and no descriptor but /dev/null and standard error.
     """
     child = os.fork()
     if child == 0:
@@ -388,7 +405,7 @@ def _fork_and_reap() -> None:
         return
     try:
         devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
+        for fd in (0, 1):  # standard error stays the grader's file: a failed exec says why
             os.dup2(devnull, fd)
         os.execv(sys.executable, [sys.executable, "-S", "-E", _REAPER, str(child)])
     finally:
