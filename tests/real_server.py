@@ -8,7 +8,8 @@ What a JupyterHub server of a course looks like, built for real (as root):
 * ordinary Unix accounts made with ``useradd``: a teaching assistant and three
   students, each home readable by its owner only;
 * nbgrader's exchange directory, ``/srv/nbgrader/exchange``, mode 777 as
-  nbgrader's documentation sets it up.
+  nbgrader's documentation sets it up, named in the install's site-wide
+  ``etc/jupyter/nbgrader_config.py``.
 
 Commands run as those users with ``runuser`` and a clean environment: nothing
 of root's (its interpreter under ``/root``, this checkout's ``.venv``) is
@@ -94,6 +95,10 @@ class CourseServer:
         if done.returncode != 0:
             raise RuntimeError(f"pip install of the clone failed:\n{done.stderr[-3000:]}")
         shutil.rmtree(clone)   # what is installed must not need the source tree
+        # the administrator's site-wide setting, where Jupyter looks for the install's config
+        config = self.venv / "etc" / "jupyter"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "nbgrader_config.py").write_text(f"c = get_config()\nc.Exchange.root = {str(EXCHANGE)!r}\n")
 
     def _accounts(self) -> None:
         for name in self.accounts:
