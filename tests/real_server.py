@@ -130,8 +130,10 @@ class CourseServer:
         env = self.env(user)
         command = ["runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()),
                    *argv]
-        if offline:   # a network namespace of its own, made by root before dropping to the user
-            command = ["unshare", "--net", "--", *command]
+        if offline:   # a network namespace of its own, made by root before dropping to the user;
+            # only its loopback is up (Jupyter's kernels talk to the notebook over it)
+            command = ["unshare", "--net", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
+                       *command]
         done = subprocess.run(command, cwd=cwd or self.home(user), capture_output=True, text=True,
                               timeout=timeout)
         if check and done.returncode != 0:
