@@ -20,6 +20,8 @@ SUBCOMMANDS = {
     "release": ("autograder.commands.release", "generate the student notebooks and check they grade right"),
     "collect": ("autograder.commands.collect", "file an LMS download of submissions into submitted/"),
     "report": ("autograder.commands.report", "write a class report (HTML and PNG charts)"),
+    "similarity": ("autograder.commands.similarity",
+                   "rank pairs of submissions that share rare code or rare wrong answers"),
     "export": ("autograder.commands.export",
                "write grades.csv again from the gradebook (manual grades included)"),
     "demo": ("autograder.commands.demo", "build, grade and report a demo class"),

@@ -4,7 +4,8 @@ Reads the per-submission result records under ``autograded/`` and
 ``grades.csv``, and writes ``reports/<assignment>/index.html`` with its PNGs
 beside it: score histogram, pass rate per test, the most frequent check
 failures and named bugs across the class, the slowest submissions and the
-status counts.  Everything a student controls (messages, details) is escaped.
+status counts, and a summary of ``autograder similarity``'s pairs with a link to
+them.  Everything a student controls (messages, details) is escaped.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from autograder import UsageError
 from autograder.commands.common import command
 from autograder.course import course_root
+from autograder.similarity.pages import report_section
 from autograder.store import read_records
 
 __all__ = ["Summary", "summarise", "write_report", "add_arguments", "main"]
@@ -170,7 +172,7 @@ _CSS = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
         "th{background:#f3f3f3}img{max-width:100%}")
 
 
-def _html(summary: Summary, charts: dict[str, str]) -> str:
+def _html(summary: Summary, charts: dict[str, str], extra: str = "") -> str:
     rows = summary.rows
     percents = [_percent(r) for r in _scored(rows)]
     mean = sum(percents) / len(percents) if percents else 0.0
@@ -204,6 +206,7 @@ def _html(summary: Summary, charts: dict[str, str]) -> str:
              f"<h1>{html.escape(summary.assignment)}: class report</h1><p>generated {stamp}</p>"]
     for title, key, body in sections:
         parts.append(f"<h2>{title}</h2><img src='{charts[key]}' alt='{title}'>{body}")
+    parts.append(extra)
     parts.append("<h2>All submissions</h2>" + _table(
         ["student", "status", "score", "max", "seconds", "failed tests", "bugs", "detail"],
         [[r["student"], r["status"], f"{r['score']:g}", f"{r['max_score']:g}",
@@ -213,12 +216,12 @@ def _html(summary: Summary, charts: dict[str, str]) -> str:
     return "\n".join(parts)
 
 
-def write_report(summary: Summary, out: Path) -> Path:
-    """Write ``out/index.html`` and its PNGs; returns the HTML path."""
+def write_report(summary: Summary, out: Path, extra: str = "") -> Path:
+    """Write ``out/index.html`` and its PNGs (``extra``: more sections, HTML); returns its path."""
     out.mkdir(parents=True, exist_ok=True)
     charts = _charts(summary, out)
     index = out / "index.html"
-    index.write_text(_html(summary, charts), encoding="utf-8")
+    index.write_text(_html(summary, charts, extra), encoding="utf-8")
     return index
 
 
@@ -242,6 +245,9 @@ def main(*, course: str = ".", assignment: str, out: str | None = None) -> int:
         raise UsageError(f"no grading results for {assignment!r} under {root} "
                          f"(run: autograder grade {assignment})")
     summary = summarise(assignment, records, grades)
-    index = write_report(summary, Path(out) if out else root / "reports" / assignment)
+    folder = Path(out) if out else root / "reports" / assignment
+    # the similarity section only summarises `autograder similarity`'s files and links to them
+    index = write_report(summary, folder, report_section(root / "similarity" / assignment,
+                                                         folder.resolve(), assignment))
     print(f"report {assignment}: {len(summary.rows)} submissions -> {index}")
     return 0
