@@ -48,6 +48,7 @@ def main(*, course: str = ".", assignment: str, threshold: float | None = None,
     groups = len(analysis.groups)
     grouped = sum(len(g) for g in analysis.groups)
     print(f"similarity {assignment}: {len(analysis.codes)} submissions, "
-          f"{len(analysis.pairs)} pairs at or above {threshold:g} ({groups} group"
+          f"{len(analysis.pairs)} pair{'s' * (len(analysis.pairs) != 1)} at or above "
+          f"{threshold:g} ({groups} group"
           f"{'s' * (groups != 1)} of three or more, {grouped} submissions) -> {index}")
     return 0

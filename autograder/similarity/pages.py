@@ -43,7 +43,7 @@ def why(pair: Pair) -> str:
     parts = []
     if pair.fingerprints:
         parts.append(f"code: {pair.shared:.0%} of the smaller submission's own code shared "
-                     f"({pair.fingerprints} rare fingerprints)")
+                     f"({pair.fingerprints} rare fingerprint{'s' * (pair.fingerprints != 1)})")
     for evidence, holders in pair.wrong:
         others = holders - 2
         who = f"{others} other submission{'s' * (others > 1)}" if others else "no other submission"
@@ -202,7 +202,8 @@ def report_section(similarity: Path, report_dir: Path, assignment: str) -> str:
     link = os.path.relpath(similarity / "index.html", report_dir)
     group_count = len({r["group"] for r in rows if r.get("group")})
     body = (f"<p>{len(rows)} pairs of submissions share rare code or rare wrong answers "
-            f"({group_count} groups of three or more): <a href='{html.escape(link)}'>"
+            f"({group_count} group{'s' * (group_count != 1)} of three or more): "
+            f"<a href='{html.escape(link)}'>"
             "the similarity page</a>, with each pair side by side.  A reason to look, never "
             "a verdict.</p>")
     if rows:
