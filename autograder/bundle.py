@@ -3,8 +3,9 @@
 ``release/<assignment>/`` gets the student build of ``nn_utils`` (probes, judges
 and the cases published just now by the teacher's side -- no reference maths
 exists in it) and a
-``requirements.txt`` of the packages that assignment imports, pinned to the
-versions this course runs.  :func:`build_wheel` packs the same checker as one
+``requirements.txt`` of the packages that assignment imports, as version ranges
+a student's Python 3.10 to 3.13 can install (:data:`STUDENT_RANGES`), never pins of
+the teacher's environment.  :func:`build_wheel` packs the same checker as one
 installable wheel for JupyterHub images and lab machines.  A student never
 installs this repository.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
-import importlib.metadata
 import os
 import shutil
 import zipfile
@@ -23,7 +23,8 @@ import nbformat
 
 import nn_utils
 
-__all__ = ["write_bundle", "requirements", "build_wheel", "CHECKER_DIR", "STUDENT_PACKAGES"]
+__all__ = ["write_bundle", "requirements", "build_wheel", "CHECKER_DIR", "STUDENT_PACKAGES",
+           "STUDENT_RANGES"]
 
 CHECKER_DIR = Path(nn_utils.__file__).resolve().parent
 #: import name -> the distribution a student installs for it
@@ -31,6 +32,18 @@ STUDENT_PACKAGES = {"numpy": "numpy", "scipy": "scipy", "matplotlib": "matplotli
                     "sklearn": "scikit-learn", "tensorflow": "tensorflow-cpu",
                     "pandas": "pandas", "PIL": "pillow"}
 _ALWAYS = ("numpy", "ipykernel", "jupyter")   # nn_utils needs numpy; a notebook needs Jupyter
+#: distribution -> the versions a release asks for.  numpy's is the checker's own range:
+#: tests/test_student_pythons.py runs the bundle at numpy 1.26 and at the newest numpy each
+#: Python from 3.10 to 3.13 installs.  The others start at pyproject.toml's floors (pandas
+#: and pillow, which no notebook imports yet, at releases with wheels for 3.10 to 3.13) and
+#: stop below the next major version; the same test has pip resolve them on 3.10 and 3.13,
+#: and pip picks for each student's Python the newest release it has wheels for.
+STUDENT_RANGES = {"numpy": ">=1.26,<3", "scipy": ">=1.13,<2", "matplotlib": ">=3.9,<4",
+                  "scikit-learn": ">=1.5,<2", "tensorflow-cpu": ">=2.21,<3",
+                  "pandas": ">=2.2,<3", "pillow": ">=10.4,<14",
+                  "ipykernel": ">=6.29,<8", "jupyter": ">=1.1,<2"}
+#: tensorflow-cpu publishes no wheels for macOS, where the full package is the CPU one
+_ON_MAC = {"tensorflow-cpu": "tensorflow"}
 
 
 def _imports(notebook_path: Path) -> set[str]:
@@ -54,18 +67,20 @@ def _imports(notebook_path: Path) -> set[str]:
     return names
 
 
-def _pin(distribution: str) -> str:
-    try:
-        return f"{distribution}=={importlib.metadata.version(distribution)}"
-    except importlib.metadata.PackageNotFoundError:
-        return distribution
+def _ranges(distribution: str) -> list[str]:
+    """The requirement lines of one distribution (two where macOS needs another name)."""
+    wanted = STUDENT_RANGES.get(distribution, "")
+    if distribution not in _ON_MAC:
+        return [distribution + wanted]
+    return [f'{distribution}{wanted}; sys_platform != "darwin"',
+            f'{_ON_MAC[distribution]}{wanted}; sys_platform == "darwin"']
 
 
 def requirements(notebooks: list[Path]) -> str:
     """The text of ``requirements.txt`` for an assignment made of ``notebooks``."""
     used = set().union(*(_imports(p) for p in notebooks)) if notebooks else set()
     wanted = {STUDENT_PACKAGES[n] for n in used if n in STUDENT_PACKAGES} | set(_ALWAYS)
-    lines = [_pin(d) for d in sorted(wanted, key=str.lower)]
+    lines = [line for d in sorted(wanted, key=str.lower) for line in _ranges(d)]
     return ("# what this assignment needs (pip install -r requirements.txt);\n"
             "# nn_utils, the course's checker, is the folder beside the notebook\n"
             + "\n".join(lines) + "\n")
@@ -110,7 +125,7 @@ def build_wheel(dest: Path, version: str = "0.1.0") -> Path:
     files[f"{info}/METADATA"] = (
         "Metadata-Version: 2.1\nName: nn-utils\n"
         f"Version: {version}\nSummary: The course's checker for neural-network exercises\n"
-        "Requires-Python: >=3.10\nRequires-Dist: numpy\n").encode()
+        f"Requires-Python: >=3.10\nRequires-Dist: numpy{STUDENT_RANGES['numpy']}\n").encode()
     files[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: autograder\n"
                               b"Root-Is-Purelib: true\nTag: py3-none-any\n")
     record = [_record_line(n, d) for n, d in files.items()] + [f"{info}/RECORD,,"]

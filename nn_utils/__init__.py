@@ -18,8 +18,17 @@ reference maths goes to the teacher's side, ``autograder/reference/``.
 
 The checks set ``__tracebackhide__``: IPython (and pytest) then leave the
 checker's own frames out of a failure's traceback, so the message stands out.
+
+The version test comes first and is written for any Python 3 (no f-string, no
+``from __future__ import annotations`` in this file, which Python 3.6 cannot
+compile): on Python 3.9 and older ``import nn_utils`` stops with one line,
+``ImportError: nn_utils needs Python 3.10 or newer; this is 3.9.18``, before
+numpy or any module written for 3.10 is imported.
 """
-from __future__ import annotations
+import sys
+
+if sys.version_info < (3, 10):
+    raise ImportError("nn_utils needs Python 3.10 or newer; this is %s" % sys.version.split()[0])
 
 from ._report import CheckFailed, Verdict
 from ._runner import run_check
