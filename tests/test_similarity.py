@@ -261,10 +261,12 @@ def test_weights_follow_rarity():
 
 
 def test_rank_uses_only_what_pairs_share():
-    fingerprints = [{1, 2, 3, 4}, {1, 2, 3, 4}, {5, 6}, {5, 7}, set()]
-    pairs, frequency = rank(fingerprints, [{} for _ in fingerprints], threshold=0.1)
+    fingerprints = [set(range(20)), set(range(20)), {50, 51}, {50, 52}, set()]
+    pairs, frequency = rank(fingerprints, [{} for _ in fingerprints], threshold=0.01)
     assert [(p.a, p.b) for p in pairs] == [(0, 1), (2, 3)]
-    assert pairs[0].shared == 1.0 and pairs[0].fingerprints == 4
+    assert pairs[0].shared == 1.0 and pairs[0].fingerprints == 20 and pairs[0].score > 0.8
+    # half of a tiny submission shared is a large share but little evidence
+    assert pairs[1].shared == 0.5 and pairs[1].score < 0.15
     assert frequency.weight(1) == 1.0 and frequency.weight(99) == 0.0
 
 

@@ -29,7 +29,10 @@ be written anyway.
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 
 from autograder import UsageError
@@ -41,6 +44,7 @@ from autograder.similarity.rank import Frequency, Pair, common_cut, groups, rank
 __all__ = ["Analysis", "analyse", "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = 0.3
+PARALLEL_FROM = 300   # submissions: below this a pool of processes costs more than it saves
 
 
 @dataclass
@@ -120,23 +124,55 @@ def _given(root: Path, assignment: str, names: list[str]) -> Given:
     return given_code(sources)
 
 
+def _submission(root: Path, assignment: str, names: list[str], given: Given,
+                student: str) -> tuple[Code, dict]:
+    """One student's code fingerprints and wrong answers."""
+    from autograder.store import read_record
+    base = folder(root, "submitted", student, assignment)
+    cells = [c for name in names for c in _student_cells(_read(base / f"{name}.ipynb"), name)]
+    return (student_code(student, cells, given),
+            wrong_answers(read_record(root, student, assignment) or {}))
+
+
+_JOB: tuple = ()   # a worker's (root, assignment, names, given), set once when it starts
+
+
+def _start_worker(*job) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _in_worker(students: list[str]) -> list[tuple[Code, dict]]:
+    return [_submission(*_JOB, student) for student in students]
+
+
+def _submissions(root: Path, assignment: str, names: list[str], given: Given,
+                 who: list[str]) -> list[tuple[Code, dict]]:
+    """Every submission's fingerprints and wrong answers, in ``who``'s order; a large class
+    is shared among the cores (tokenising is the cost: the index that follows is not)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if len(who) < PARALLEL_FROM or (cores or 1) < 2:
+        return [_submission(root, assignment, names, given, student) for student in who]
+    chunks = [who[i:i + 100] for i in range(0, len(who), 100)]
+    # fork: the workers only read files and tokenise, and need nothing set up again
+    with ProcessPoolExecutor(min(cores, len(chunks)), mp_context=get_context("fork"),
+                             initializer=_start_worker,
+                             initargs=(root, assignment, names, given)) as pool:
+        return [found for part in pool.map(_in_worker, chunks) for found in part]
+
+
 def analyse(root: Path, assignment: str, threshold: float = DEFAULT_THRESHOLD) -> Analysis:
     """Compare every submission of ``assignment`` in the course at ``root``."""
-    from autograder.store import read_record
     names = notebook_names(root, assignment)
     who = students(root, "submitted", assignment)
     if not who:
         raise UsageError(f"no submissions of {assignment!r} under "
                          f"{folder(root, 'submitted', '*', assignment)} "
                          f"(run: autograder collect {assignment} ARCHIVE)")
-    given = _given(root, assignment, names)
-    codes, signatures = [], []
-    for student in who:
-        base = folder(root, "submitted", student, assignment)
-        cells = [c for name in names for c in _student_cells(_read(base / f"{name}.ipynb"), name)]
-        codes.append(student_code(student, cells, given))
-        signatures.append(wrong_answers(read_record(root, student, assignment) or {}))
-    analysis = Analysis(assignment, codes, signatures, threshold)
-    analysis.pairs, analysis.frequency = rank([set(c.spans) for c in codes], signatures, threshold)
+    found = _submissions(root, assignment, names, _given(root, assignment, names), who)
+    analysis = Analysis(assignment, [code for code, _ in found], [wrong for _, wrong in found],
+                        threshold)
+    analysis.pairs, analysis.frequency = rank([set(c.spans) for c in analysis.codes],
+                                              analysis.signatures, threshold)
     analysis.groups = groups(analysis.pairs)
     return analysis

@@ -150,6 +150,18 @@ def _normalised(raw, attributes: set[str]) -> list[str]:
     return out
 
 
+def _functions(body: list):
+    """(first line, last line) of every function among these statements, nested ones too;
+    expressions are not visited (a lambda is not a unit)."""
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.lineno, node.end_lineno or node.lineno
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            inner = getattr(node, name, None)
+            if isinstance(inner, list):
+                yield from _functions(inner)
+
+
 def _units(source: str) -> dict[int, int]:
     """Line -> the first line of the innermost function holding it (0: outside any)."""
     # IPython's magics and shell escapes are not Python: blank them, keeping line numbers
@@ -159,9 +171,7 @@ def _units(source: str) -> dict[int, int]:
     except (SyntaxError, ValueError):
         return {}
     owner: dict[int, int] = {}
-    functions = sorted((node.lineno, node.end_lineno or node.lineno) for node in ast.walk(tree)
-                       if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)))
-    for first, last in functions:  # outer functions first: an inner one takes its lines over
+    for first, last in sorted(_functions(tree.body)):  # an inner function takes its lines over
         for line in range(first, last + 1):
             owner[line] = first
     return owner

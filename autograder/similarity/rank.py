@@ -10,9 +10,10 @@ fingerprints, not with the number of pairs.  Rarity decides the weight:
 * below that, it weighs ``log(n / df) / log(n / 2)`` (1 when only the pair holds
   it), so a fragment a fifth of the class wrote counts for little.
 
-A pair's code score is the weight it shares divided by the weight of the smaller
-of its two submissions (plus ``SMOOTHING``, so that a few shared fingerprints of a
-student who wrote almost nothing do not make a high score).  Its answer score
+A pair's code score is the share of the smaller submission's weight that the
+pair shares, times ``shared / (shared + HALF)``: a few rare fingerprints two
+students who wrote almost nothing of their own share by chance are a large share
+but little evidence, and do not make a high score; a whole submission copied does.  Its answer score
 grows with each wrong-answer signature the two share, by the square of its
 weight: a mistake a quarter of the class makes is no evidence, one nobody else
 made is strong.  The two combine as independent evidence: ``1 - (1 - code)(1 - answers)``.
@@ -28,7 +29,7 @@ __all__ = ["COMMON_MIN", "COMMON_SHARE", "Frequency", "Pair", "common_cut", "ran
 
 COMMON_MIN = 10        # MOSS's -m default
 COMMON_SHARE = 0.02    # ... or this share of a large class
-SMOOTHING = 2.0        # weight added to the smaller submission's, against tiny denominators
+HALF = 4.0             # shared weight (about four rare fingerprints) that counts half
 ANSWER_STRENGTH = 0.5  # what one wrong answer shared with nobody else scores
 
 
@@ -131,9 +132,9 @@ def rank(fingerprints: list, signatures: list[dict],
     keys, shared, counts, totals, frequency = _code_pairs(fingerprints, n)
     a, b = keys // max(n, 1), keys % max(n, 1)
     smaller = np.minimum(totals[a], totals[b])
-    code = shared / (smaller + SMOOTHING)
     fraction = np.minimum(np.divide(shared, smaller, out=np.zeros_like(shared),
                                     where=smaller > 0), 1.0)
+    code = fraction * shared / (shared + HALF)
 
     def pair(x: int) -> Pair:
         return Pair(int(a[x]), int(b[x]), code=float(code[x]), shared=float(fraction[x]),
