@@ -14,6 +14,8 @@ The pipeline of one submission, in the order the tree lists it::
     store.py         gradebook (nbgrader's), records, grades.csv
     feedback/        what students and LMSs get: pages.py (HTML), withhold.py (no hidden
                      tests), exports.py (Gradescope, Canvas, Moodle), plots.py (report charts)
+    similarity/      after grading, for graders only: which submissions share rare code
+                     (the students' own lines, winnowed) or rare wrong answers (records)
 
 Around it: ``bundle.py`` (the student bundle a release ships), ``demo_class.py``
 (pretend students for the demo and the release check), ``commands/`` (one module
