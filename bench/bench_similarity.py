@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import random
 import re
 import resource
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,1000,5000", help="class sizes, comma-separated")
     args = parser.parse_args(argv)
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
     print("| submissions | compare (wall) | compare (CPU) | pages | total | fingerprints | pairs listed "
           "| planted copies found | other pairs listed |")
     print("|---|---|---|---|---|---|---|---|---|")
