@@ -80,8 +80,10 @@ def _cells_text(nb) -> str:
 
 
 # root: a uid of its own per kernel; nobody: the grader is an ordinary user and
-# isolates kernels with user namespaces.  Both must give the same outcomes.
-GRADERS = ["root", "nobody"] if ISOLATED and os.geteuid() == 0 else ["as-is"]
+# isolates kernels with user namespaces; ta: a teaching assistant's real account on a
+# course server, the project installed system-wide (see ``real_server``).  All must
+# give the same outcomes.
+GRADERS = ["root", "nobody", "ta"] if ISOLATED and os.geteuid() == 0 else ["as-is"]
 
 
 def _grade_as_nobody(course: Path) -> int:
@@ -106,9 +108,24 @@ def _grade_as_nobody(course: Path) -> int:
     return done.returncode
 
 
+def _grade_as_the_assistant(server, course: Path) -> int:
+    """``autograder grade`` run by the assistant's account, from the system-wide install."""
+    server.chown(course.parent, server.ta)
+    done = server.run_as(server.ta, ["autograder", "grade", "hostile", "--workers", "2", "--timeout",
+                                     "10", "--submission-timeout", "20", "--processes",
+                                     str(PROCESS_CAP), "--no-progress"], cwd=course, check=False)
+    assert "unisolated" not in done.stderr, done.stderr
+    assert not server.processes(), server.processes()
+    return done.returncode
+
+
 @pytest.fixture(scope="module", params=GRADERS)
 def graded(request):
-    root = Path(tempfile.mkdtemp(prefix="hostile-"))   # not below pytest's root-only folder
+    if request.param == "ta":   # in the assistant's home: nothing of root's is reachable
+        server = request.getfixturevalue("course_server")
+        root = Path(tempfile.mkdtemp(prefix="hostile-", dir=server.home(server.ta)))
+    else:
+        root = Path(tempfile.mkdtemp(prefix="hostile-"))   # not below pytest's root-only folder
     request.addfinalizer(lambda: shutil.rmtree(root, ignore_errors=True))
     course = root / "course"
     shutil.copytree(FIXTURES / "course", course)
@@ -135,6 +152,8 @@ def graded(request):
     before = {p: p.stat().st_mtime for p in course.rglob("*") if p.is_file()}
     if request.param == "nobody":
         status = _grade_as_nobody(course)
+    elif request.param == "ta":
+        status = _grade_as_the_assistant(server, course)
     else:
         status = grade.main(course=course, assignment="hostile", workers=2, timeout=10,
                             submission_timeout=20, processes=PROCESS_CAP, progress=False)
