@@ -11,20 +11,24 @@ The stage after grading, in the order it runs::
     pages.py     similarity/<assignment>/: pairs.csv, index.html, side-by-side pages
 
 Why not a library.  copydetect (PyPI, 0.5.0, 2024) and compare50 (CS50's,
-maintained) both winnow Pygments tokens and write HTML, and both take template
-files to subtract.  Neither fits here: they work on files, so the notebooks
-would first be exported and everything the release gave (signatures,
-docstrings, stubs, the teacher's tests) matched as code unless it were subtracted
-exactly -- compare50 reports template shorter than its noise threshold as a match
-(its issue #72); neither knows which cells a student wrote in, nor reads the
-grader's check records, which is where shared wrong answers are; copydetect
-compares every file with every other (its README: "compare every file with every
-other file"), which is the n^2 this stage must avoid at 5,000 submissions, and
-neither weighs a fragment by how many submissions hold it (only MOSS's all-or-
-nothing ``-m``).  What they do that matters -- winnowing, token normalisation,
-template removal -- is about two hundred lines on :mod:`tokenize`, with no new
-dependency; the rest (which lines are the student's, records, the index) had to
-be written anyway.
+maintained) both winnow Pygments tokens, take template files to subtract and
+write HTML.  Neither fits:
+
+* they work on files: the notebooks would first be exported, and everything the
+  release gave (signatures, docstrings, stubs, the teacher's tests) would be
+  matched as student code unless subtracted exactly -- and compare50 subtracts
+  template by k-grams of its noise threshold (25 tokens, more than most lines of
+  a notebook answer), so short template is reported as a match (its issue #72);
+* neither knows which cells a student wrote in, nor reads the grader's check
+  records, where the shared wrong answers are;
+* copydetect compares every file with every other (its README), the n^2 this
+  stage must avoid at 5,000 submissions; compare50 indexes fingerprints, as here.
+
+What they would bring -- winnowing, token normalisation, template removal -- is
+a couple of hundred lines on :mod:`tokenize` with no new dependency, tuned to
+short notebook answers (k-grams of 9 tokens, template removed k-gram by
+k-gram); the rest (the students' own lines, the records, the rarity weights)
+had to be written either way.
 """
 from __future__ import annotations
 
