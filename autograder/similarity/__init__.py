@@ -118,7 +118,7 @@ def _given(root: Path, assignment: str, names: list[str]) -> Given:
     sources = []
     for name in names:
         for step in ("source", "release"):
-            nb = _read(root / step / assignment / f"{name}.ipynb")
+            nb = _read(folder(root, step, ".", assignment) / f"{name}.ipynb")
             for cell in (nb or {}).get("cells", []):
                 if isinstance(cell, dict) and cell.get("cell_type") == "code" and _text(cell):
                     sources.append(_text(cell))
