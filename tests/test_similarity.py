@@ -184,11 +184,17 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys):
         assert err.startswith("autograder: error: ") and text in err and err.count("\n") == 1
 
 
-def test_cli_lists_the_command():
-    from autograder.cli import SUBCOMMANDS, build_parser
+def test_cli_lists_the_command(capsys):
+    from autograder.cli import SUBCOMMANDS, build_parser, main
     assert "similarity" in SUBCOMMANDS
     args = build_parser().parse_args(["similarity", "x", "--threshold", "0.5", "--pages", "3"])
     assert (args.assignment, args.threshold, args.pages) == ("x", 0.5, 3)
+    assert main(["similarity", "x", "--threshold", "high"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("autograder: error: ") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as stop:
+        main(["similarity", "--help"])
+    assert stop.value.code == 0 and "usage: autograder similarity" in capsys.readouterr().out
 
 
 # --- the parts ------------------------------------------------------------------------------
