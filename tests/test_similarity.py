@@ -232,7 +232,7 @@ def test_given_lines_and_kgrams_are_removed():
                 "    raise NotImplementedError()\n    return out\n")
     solution = ("def f(x):\n    \"\"\"Docstring.\"\"\"\n"
                 "    out = np.exp(x) / np.exp(x).sum(axis=0)\n    return out\n")
-    given = given_code([template, solution])
+    given = given_code([template], [solution])
     teacher = student_code("t", [("nb", "f", solution)], given)
     assert teacher.lines == 0 and not teacher.spans
     # the teacher's line reformatted and renamed: not the same line, but every k-gram is given
@@ -240,6 +240,14 @@ def test_given_lines_and_kgrams_are_removed():
                                "res = np.exp(x)/np.exp( x ).sum(axis = 0)").replace("out", "res")
     student = student_code("s", [("nb", "f", renamed)], given)
     assert student.lines > 0 and not student.spans
+    # the release's own attributes (self.params) are everyone's: the teacher's update loop,
+    # its names changed, is still the teacher's
+    released = "class N:\n    def __init__(self):\n        self.params = {}\n"
+    teacher = ("    def step(self, grads):\n        for name in self.params:\n"
+               "            self.params[name] = self.params[name] - 0.1 * grads[name]\n")
+    given = given_code([released], [released + teacher])
+    mine = released + teacher.replace("name", "k").replace("grads", "g").replace("0.1", "0.5")
+    assert not student_code("s", [("nb", None, mine)], given).spans
 
 
 def test_wrong_answer_signatures_ignore_the_inputs():

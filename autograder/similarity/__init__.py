@@ -110,22 +110,25 @@ def _student_cells(nb: dict | None, name: str) -> list[tuple[str, str | None, st
 
 
 def _given(root: Path, assignment: str, names: list[str]) -> Given:
-    """Every code cell the teacher wrote: the source, its release view, the released notebook."""
+    """Every code cell the teacher wrote: the released notebook, the source as nbgrader
+    releases it (even if release/ is stale), and the source itself."""
     from nbformat import from_dict
 
     from autograder.assemble import release_view  # the marker rules, as grading applies them
     marks = markers(root)
-    sources = []
+    released, teacher = [], []
     for name in names:
         for step in ("source", "release"):
             nb = _read(folder(root, step, ".", assignment) / f"{name}.ipynb")
             for cell in (nb or {}).get("cells", []):
                 if isinstance(cell, dict) and cell.get("cell_type") == "code" and _text(cell):
-                    sources.append(_text(cell))
-                    if step == "source":  # as nbgrader releases it, even if release/ is stale
-                        sources.append(release_view(from_dict({**cell, "source": _text(cell)}),
-                                                    marks))
-    return given_code(sources)
+                    if step == "release":
+                        released.append(_text(cell))
+                        continue
+                    teacher.append(_text(cell))
+                    released.append(release_view(from_dict({**cell, "source": _text(cell)}),
+                                                 marks))
+    return given_code(released, teacher)
 
 
 def _submission(root: Path, assignment: str, names: list[str], given: Given,

@@ -86,10 +86,12 @@ class Code:
 
 @dataclass(frozen=True)
 class Given:
-    """What the teacher gave: its lines (as token keys) and every k-gram hash of its code."""
+    """What the teacher gave: its lines (as token keys), every k-gram hash of its code, and
+    the attributes the release assigns (``self.params``: everyone's names, never renamed)."""
 
     keys: frozenset
     hashes: frozenset
+    fixed: frozenset = frozenset()
 
 
 def _raw(source: str) -> list[tuple[int, str, int]]:
@@ -211,15 +213,15 @@ def _winnow(hashes: list[int]) -> list[int]:
     return kept
 
 
-def _sequences(sources: list[str], drop):
+def _sequences(sources: list[str], drop, fixed: frozenset):
     """For each unit of each source: (source index, tokens, their lines, the lines kept),
     the lines whose key ``drop(key)`` is true left out."""
     raws = [_raw(source) for source in sources]
     kept = [{line for line, key in _line_keys(raw).items() if not drop(key)} for raw in raws]
-    # names the template assigns (self.params, self.cache) are everyone's: only the
+    # names the release assigns (self.params, self.cache) are everyone's: only the other
     # attributes assigned on the lines kept are the writer's own, renamable ones
     attributes = set().union(set(), *(_assigned_attributes([t for t in raw if t[2] in lines])
-                                      for raw, lines in zip(raws, kept, strict=True)))
+                                      for raw, lines in zip(raws, kept, strict=True))) - fixed
     for index, (source, raw) in enumerate(zip(sources, raws, strict=True)):
         owner = _units(source)
         units: dict[int, tuple[list[str], list[int]]] = {}
@@ -232,14 +234,17 @@ def _sequences(sources: list[str], drop):
             yield index, tokens, lines, kept[index]
 
 
-def given_code(sources: list[str]) -> Given:
-    """What the teacher gave, from the code cells of the source and released notebooks."""
+def given_code(released: list[str], teacher: list[str] = ()) -> Given:
+    """What the teacher gave: the code cells as released, and as the source has them."""
+    sources = [*released, *teacher]
     keys, hashes = set(), set()
-    for source in sources:
-        keys.update(_line_keys(_raw(source)).values())
-    for _, tokens, _, _ in _sequences(sources, lambda key: False):
+    raws = [_raw(source) for source in sources]
+    for raw in raws:
+        keys.update(_line_keys(raw).values())
+    fixed = frozenset().union(*(_assigned_attributes(raw) for raw in raws[:len(released)]))
+    for _, tokens, _, _ in _sequences(sources, lambda key: False, fixed):
         hashes.update(_kgrams(tokens))
-    return Given(frozenset(keys), frozenset(hashes))
+    return Given(frozenset(keys), frozenset(hashes), fixed)
 
 
 def student_code(student: str, cells: list[tuple[str, str | None, str]], given: Given) -> Code:
@@ -247,7 +252,7 @@ def student_code(student: str, cells: list[tuple[str, str | None, str]], given: 
     code = Code(student)
     sources = [source for _, _, source in cells]
     own: dict[int, set[int]] = {i: set() for i in range(len(cells))}
-    for index, tokens, lines, kept in _sequences(sources, given.keys.__contains__):
+    for index, tokens, lines, kept in _sequences(sources, given.keys.__contains__, given.fixed):
         own[index] = kept
         hashes = _kgrams(tokens)
         for position in _winnow(hashes):
