@@ -234,6 +234,8 @@ def test_the_kernel_sees_no_reference_maths_and_no_expected_values(graded):
     """The leak probe, run inside a grading kernel, finds nothing to call that returns an
     answer; the teacher's reference package and the published cases are empty there."""
     text = _cells_text(_autograded(graded, "kernel_view__full_marks"))
+    assert "KERNEL VIEW " in text, [c.get("outputs") for c in _autograded(
+        graded, "kernel_view__full_marks").cells if "KERNEL VIEW" in c.source]
     view = json.loads(text.split("KERNEL VIEW ")[1].splitlines()[0])
     assert view["reference_importable"] is False and view["reference_files"] == [], view
     assert view["cases"] == [] and view["demo_class"] == 0  # its bug table quotes solutions
