@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["COURSE_ID", "CourseServer", "EXCHANGE", "REPO", "system_python"]
+__all__ = ["COURSE_ID", "CourseServer", "EXCHANGE", "REPO", "install_clone", "system_python"]
 
 REPO = Path(__file__).resolve().parent.parent
 EXCHANGE = Path("/srv/nbgrader/exchange")
@@ -47,6 +47,21 @@ def system_python() -> str:
             if version.stdout.strip() == "True":
                 return candidate
     return os.path.join(sys.base_prefix, "bin", "python3")
+
+
+def install_clone(python: str, venv: Path) -> None:
+    """A venv at ``venv`` made by ``python``, the project installed into it from a clone (not editable)."""
+    with tempfile.TemporaryDirectory(prefix="dlcourse-clone-") as scratch:
+        clone = Path(scratch) / "src"
+        subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone)], check=True,
+                       capture_output=True)
+        subprocess.run([python, "-m", "venv", str(venv)], check=True, capture_output=True)
+        done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                               "--disable-pip-version-check", str(clone)],
+                              capture_output=True, text=True)
+    # the clone is gone: what is installed must not need the source tree
+    if done.returncode != 0:
+        raise RuntimeError(f"pip install of the clone with {python} failed:\n{done.stderr[-3000:]}")
 
 
 def _remove_account(name: str) -> None:
@@ -85,16 +100,7 @@ class CourseServer:
             raise
 
     def _install(self) -> None:
-        clone = self.prefix / "src"
-        subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone)], check=True,
-                       capture_output=True)
-        subprocess.run([system_python(), "-m", "venv", str(self.venv)], check=True, capture_output=True)
-        done = subprocess.run([str(self.venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                               "--disable-pip-version-check", str(clone)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"pip install of the clone failed:\n{done.stderr[-3000:]}")
-        shutil.rmtree(clone)   # what is installed must not need the source tree
+        install_clone(system_python(), self.venv)
         # the administrator's site-wide setting, where Jupyter looks for the install's config
         config = self.venv / "etc" / "jupyter"
         config.mkdir(parents=True, exist_ok=True)
