@@ -28,9 +28,12 @@ ASSIGNMENTS = ("backprop_numpy", "gradient_tape")
 def _interpreter(version: tuple[int, int]) -> str | None:
     """An interpreter of ``version`` on this machine (pyenv's or the system's), if any."""
     name = "python%d.%d" % version
-    found = [shutil.which(name), f"/usr/bin/{name}",
+    found = [f"/usr/bin/{name}", shutil.which(name),
              *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version[0]}.{version[1]}.*/bin/{name}")))]
-    return next((p for p in found if p and os.access(p, os.X_OK)), None)
+    for path in filter(None, found):  # a pyenv shim runs only the version pyenv selects: try each
+        if subprocess.run([path, "-c", "import venv"], capture_output=True).returncode == 0:
+            return path
+    return None
 
 
 def test_the_teacher_side_installs_and_validates_a_release_on_the_newest_python():
