@@ -30,7 +30,7 @@ def _interpreter(version: tuple[int, int]) -> str | None:
     name = "python%d.%d" % version
     found = [f"/usr/bin/{name}", shutil.which(name),
              *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version[0]}.{version[1]}.*/bin/{name}")))]
-    for path in filter(None, found):  # a pyenv shim runs only the version pyenv selects: try each
+    for path in (p for p in found if p and os.access(p, os.X_OK)):  # a pyenv shim may not run it
         if subprocess.run([path, "-c", "import venv"], capture_output=True).returncode == 0:
             return path
     return None
