@@ -251,8 +251,14 @@ class Store:
         return total
 
     def write_csv(self, students: list[str]) -> Path:
-        """grades.csv for every student of the gradebook and ``students`` (see :func:`write_grades`)."""
-        return write_grades(self.gb, self.course, self.assignment, students)
+        """grades.csv as ``autograder export`` writes it: every assignment of the gradebook, every
+        student of it, and ``students`` of this assignment (see :func:`write_grades`).
+
+        Grading one assignment can add students to the gradebook: the rows of
+        the other assignments get them too.
+        """
+        everything = sorted({a.name for a in self.gb.assignments} | {self.assignment})
+        return write_grades(self.gb, self.course, everything, {self.assignment: students})
 
     def close(self) -> None:
         self.log.close()
@@ -315,25 +321,28 @@ def _blank(value):
     return "" if value is None else value
 
 
-def write_grades(gb, course: Path, assignment: str, students=()) -> Path:
-    """Write ``assignment``'s rows of ``course/grades.csv`` from nbgrader's gradebook.
+def write_grades(gb, course: Path, assignments: list[str], students: dict | None = None) -> Path:
+    """Write the rows of ``assignments`` in ``course/grades.csv`` from nbgrader's gradebook.
 
     nbgrader export's columns and values (manual grades and late penalties
     included, one row per student of the gradebook) plus ``status`` (see
-    :func:`standings`).  Rows of other assignments are kept, as in nbgrader
-    export's one file per course.
+    :func:`standings`); ``students`` maps an assignment to ids listed besides the
+    gradebook's (a submission the grader failed on).  Rows of other assignments
+    are kept, as in nbgrader export's one file per course.
     """
-    found = gb.find_assignment(assignment)
-    rows = [{"assignment": assignment, "duedate": found.duedate or "",
-             "timestamp": (s.submission.timestamp if s.submission is not None else None) or "",
-             "student_id": s.student, "last_name": getattr(s.who, "last_name", None) or "",
-             "first_name": getattr(s.who, "first_name", None) or "",
-             "email": getattr(s.who, "email", None) or "", "raw_score": _blank(s.raw),
-             "late_submission_penalty": _blank(s.penalty), "score": _blank(s.score),
-             "max_score": float(found.max_score), "status": s.status}
-            for s in standings(gb, course, assignment, students)]
+    rows = []
+    for assignment in assignments:
+        found = gb.find_assignment(assignment)
+        rows += [{"assignment": assignment, "duedate": found.duedate or "",
+                  "timestamp": (s.submission.timestamp if s.submission is not None else None) or "",
+                  "student_id": s.student, "last_name": getattr(s.who, "last_name", None) or "",
+                  "first_name": getattr(s.who, "first_name", None) or "",
+                  "email": getattr(s.who, "email", None) or "", "raw_score": _blank(s.raw),
+                  "late_submission_penalty": _blank(s.penalty), "score": _blank(s.score),
+                  "max_score": float(found.max_score), "status": s.status}
+                 for s in standings(gb, course, assignment, (students or {}).get(assignment, ()))]
     path = course / "grades.csv"
-    rows = _other_assignments(path, assignment) + rows
+    rows = _other_assignments(path, set(assignments)) + rows
 
     def write(fh):
         writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
@@ -342,11 +351,11 @@ def write_grades(gb, course: Path, assignment: str, students=()) -> Path:
     return write_atomically(path, write)
 
 
-def _other_assignments(path: Path, assignment: str) -> list[dict]:
+def _other_assignments(path: Path, assignments: set[str]) -> list[dict]:
     """The rows of ``grades.csv`` that belong to other assignments (none if unreadable)."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            return [row for row in csv.DictReader(fh) if row.get("assignment") != assignment]
+            return [row for row in csv.DictReader(fh) if row.get("assignment") not in assignments]
     except (OSError, csv.Error, UnicodeDecodeError):
         return []
 

@@ -188,6 +188,26 @@ def test_manual_grades_and_students_without_a_submission_reach_grades_csv(tmp_pa
     assert status["absent"] == "missing" and status["changed"] == "ok"
 
 
+def test_grade_writes_the_grades_csv_that_export_writes(tmp_path):
+    """Grading one assignment refreshes every assignment's rows: a student who is in the
+    gradebook only through another assignment gets a row for it (0, ``missing``) at once."""
+    from nbgrader.api import Gradebook
+    course = tmp_path / "course"
+    _fixture_course(course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.add_assignment("ps0")
+        gb.add_student("earlier", first_name="Eli", last_name="Earlier")   # only ever in ps0
+    autograder(course, "grade", "ps1", "--no-progress")
+    graded = (course / "grades.csv").read_text()
+    rows = _csv_scores(course / "grades.csv")
+    assert rows[("ps1", "earlier")] == (0.0, 0.0) and ("ps0", "changed") in rows
+    autograder(course, "export")
+    assert (course / "grades.csv").read_text() == graded
+    proc = nbgrader(course, "export", "--to", "nbgrader_grades.csv")
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert rows == _csv_scores(course / "nbgrader_grades.csv")
+
+
 def test_release_succeeds_on_the_user_guide_as_generate_assignment_does(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(GUIDE / "source", course / "source")

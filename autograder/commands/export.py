@@ -47,7 +47,7 @@ def main(*, course=".", assignments=None, format="csv") -> int:  # the CLI's wor
     try:
         chosen = choose(assignments, sorted(a.name for a in gb.assignments), "in the gradebook")
         if format == "csv":
-            paths = [write_grades(gb, course, assignment) for assignment in chosen][-1:]
+            paths = [write_grades(gb, course, chosen)]
         else:
             paths = FORMATS[format](gb, course, chosen)
         where = paths[0] if len(paths) == 1 else f"{len(paths)} files under {course / 'exports'}"
