@@ -22,6 +22,7 @@ import pytest
 from pages import text_of
 from real_server import COURSE_ID, EXCHANGE, REPO
 
+from autograder.course import markers
 from autograder.demo_class import build_submission
 
 pytestmark = pytest.mark.slow
@@ -168,17 +169,14 @@ def test_each_fetched_folder_holds_the_checker_and_checks_offline(round_trip):
 
 
 def _hidden_lines(course: Path, assignment: str) -> list[str]:
+    """The lines of the source's hidden tests (nbgrader's markers, as the course sets them)."""
+    found = markers(course)
     lines = []
     for path in (course / "source" / assignment).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
-            inside = False
-            for line in cell.source.splitlines():
-                if "BEGIN HIDDEN TESTS" in line:
-                    inside = True
-                elif "END HIDDEN TESTS" in line:
-                    inside = False
-                elif inside and len(line.strip()) > 12:
-                    lines.append(line.strip())
+            source = cell.source.splitlines()
+            lines += [source[n - 1].strip() for n in sorted(found.hidden_lines(cell.source))
+                      if len(source[n - 1].strip()) > 12]
     return lines
 
 
