@@ -53,7 +53,7 @@ def install(mime: str):
     return the reporter of the rewritten test cells."""
     from IPython.display import display
 
-    from nn_utils import _runner, wire
+    from nn_utils.engine import install_grading, wire
 
     try:
         with open(PLANS_FILE, encoding="utf-8") as fh:
@@ -68,5 +68,5 @@ def install(mime: str):
         record = {"check": name, "seed": seed, "user_seed": user_seed, "observed": observed}
         display({mime: wire.dumps(record)}, raw=True)
 
-    _runner.install_grading(plans, sink)
+    install_grading(plans, sink)
     return expect_reporter(mime)

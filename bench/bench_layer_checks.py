@@ -28,8 +28,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from layer_variants import BUGGY, CORRECT  # noqa: E402
 
 from autograder.reference.layers import ROWS, expected_layer  # noqa: E402
+from nn_utils.checks.layers import TABLE, layer_check  # noqa: E402
 from nn_utils.engine import directional_from_values, directional_tolerance, rel_error  # noqa: E402
-from nn_utils.layers import TABLE, layer_check  # noqa: E402
 
 
 def run(check, student, seed, spec=None):

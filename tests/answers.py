@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from autograder import reference
-from autograder.reference import tf as tf_ref
+from autograder.reference import tf_loops as tf_ref
 from nn_utils import wire
-from nn_utils._runner import get_check
+from nn_utils.engine import get_check
 
 LAYERS = ("affine", "relu", "cross_entropy", "weight_multiply", "bias_add", "sigmoid",
           "linear", "mean_squared_error", "dense")
@@ -35,8 +35,8 @@ def _layer(name, seed):
                         for k, v in want["grads_default"].items()})
     calls = [[arrays], [arrays, d_out], values, [*values, d_out], values[:1],
              [values[0], d_out], [plan], [plan, d_out]]
-    from nn_utils.framework import DENSE
-    from nn_utils.layers import TABLE
+    from nn_utils.checks.framework import DENSE
+    from nn_utils.checks.layers import TABLE
     get_check(name)
     spec_dims = (TABLE.get(name) or DENSE).dims
     given = [np.asarray(v, np.float64) for v in [*values, d_out]]

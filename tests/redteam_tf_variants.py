@@ -446,7 +446,7 @@ NOTEBOOK_Y = (NOTEBOOK_X[:, 0] > 0).astype(np.int8)
 
 
 def _notebook_model():
-    from nn_utils.tf_checks import build_model
+    from nn_utils.checks.tf_loops import build_model
     shapes = ((2, 3), (3,), (3, 2), (2,))
     return build_model([_RNG.normal(0, 1, shape).astype(np.float32) for shape in shapes])
 

@@ -8,7 +8,7 @@ inputs.
 from __future__ import annotations
 
 from autograder import reference
-from nn_utils._runner import get_check, judge_with
+from nn_utils.engine import get_check, judge_with
 
 __all__ = ["verdict", "judge_record", "plan", "judge", "checker", "CHECKERS"]
 

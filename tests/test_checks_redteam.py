@@ -150,7 +150,7 @@ def test_fit_checks_do_not_leak_captured_descriptors(tfv, capfd):
 
 def test_eight_bit_counts_wrap_in_the_main_evaluate_input():
     """uint8 counts wrap past 255: the main input must have more correct samples."""
-    from autograder.reference import tf as _tf_ref
+    from autograder.reference import tf_loops as _tf_ref
     for seed in range(50):
         case = _tf_ref.plan_evaluate(seed)["cases"][0]
         theta = _tf_ref.plan_evaluate(seed)["models"][case["model"]]
@@ -253,8 +253,8 @@ def test_debatable_loss_of_shape_one_passes_but_an_accuracy_of_shape_one_does_no
     prints as ``[76.5]``.  Both messages say what to return."""
     from redteam_variants import CEShapeOneArray
     assert verdict("cross_entropy", CEShapeOneArray()).ok
-    from autograder.reference.tf import accuracy, expected_evaluate, plan_evaluate
-    from nn_utils._tf_judge import judge_evaluate
+    from autograder.reference.tf_loops import accuracy, expected_evaluate, plan_evaluate
+    from nn_utils.checks.tf_loops import judge_evaluate
     plan = plan_evaluate(0)
     cases = [{"weights_changed": False,
               "value": np.array([accuracy(plan["models"][c["model"]], c["X"], c["Y"])]),
@@ -265,11 +265,11 @@ def test_debatable_loss_of_shape_one_passes_but_an_accuracy_of_shape_one_does_no
 
 def _fit_record(plan, printed):
     """A perfect fit's record (reference weights and history) with ``printed`` lines."""
-    from autograder.reference.tf import expected_fit
-    from nn_utils import _tf_judge_fit
+    from autograder.reference.tf_loops import expected_fit
+    from nn_utils.checks.tf_loops import FitContext
     cases = []
     for case, want in zip(plan["cases"], expected_fit(plan)["cases"], strict=False):
-        ctx = _tf_judge_fit._Context(plan, case, want)
+        ctx = FitContext(plan, case, want)
         cases.append({"stdout": list(printed), "same_objects": True, "is_ndarray": True,
                       "type": "ndarray", "desc": "ndarray",
                       "after": [w.astype(np.float32) for w in ctx.step(ctx.epochs)],
@@ -288,8 +288,8 @@ def _fit_record(plan, printed):
 ])
 def test_fit_progress_lines_count_but_log_lines_do_not(printed, ok):
     """Judged without TensorFlow: only the printed lines differ from a perfect record."""
-    from autograder.reference.tf import expected_fit, plan_fit
-    from nn_utils._tf_judge_fit import judge_fit
+    from autograder.reference.tf_loops import expected_fit, plan_fit
+    from nn_utils.checks.tf_loops import judge_fit
     plan = plan_fit(2)
     result = judge_fit(plan, _fit_record(plan, printed), expected_fit(plan))
     assert result.ok == ok, result.message

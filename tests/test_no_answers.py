@@ -52,19 +52,19 @@ def test_the_student_bundle_returns_no_answer(tmp_path):
 
 def test_the_leak_probe_finds_answers_planted_in_a_copy(tmp_path):
     folder = _release_copy(tmp_path)
-    with open(folder / "nn_utils" / "layers.py", "a", encoding="utf-8") as fh:
+    with open(folder / "nn_utils" / "checks" / "layers.py", "a", encoding="utf-8") as fh:
         fh.write("\n\nclass _Helper:\n    relu_grad = staticmethod(lambda a, d: d * (a['inputs'] > 0))\n"
                  "\n\n_TABLE_EXTRA = {'affine': (lambda x, w, b: x @ w + b,)}\n")
-    with open(folder / "nn_utils" / "_spec.py", "a", encoding="utf-8") as fh:
+    with open(folder / "nn_utils" / "engine" / "spec.py", "a", encoding="utf-8") as fh:
         fh.write("\n\ndef _accuracy(theta, X, Y):\n    import numpy as np\n"
                  "    W1, b1, W2, b2 = (np.asarray(t, np.float64) for t in theta)\n"
                  "    z = np.maximum(np.asarray(X, np.float64) @ W1 + b1, 0) @ W2 + b2\n"
                  "    return 100.0 * float(np.mean(np.argmax(z, 1) == np.asarray(Y)))\n")
     hits = {tuple(h) for h in _leaks(folder, tmp_path)["hits"]}
     planted = {where for where, _ in hits}
-    assert "nn_utils.layers._Helper.relu_grad" in planted, hits
-    assert "nn_utils.layers._TABLE_EXTRA['affine'][0]" in planted, hits
-    assert "nn_utils._spec._accuracy" in planted, hits
+    assert "nn_utils.checks.layers._Helper.relu_grad" in planted, hits
+    assert "nn_utils.checks.layers._TABLE_EXTRA['affine'][0]" in planted, hits
+    assert "nn_utils.engine.spec._accuracy" in planted, hits
 
 
 def test_the_bundle_is_the_checker_without_anything_of_the_teachers(tmp_path):
@@ -150,7 +150,7 @@ def _same(a, b, where="") -> list[str]:
 @pytest.mark.parametrize("name", sorted(answers.reference.PUBLISHED))
 def test_the_published_cases_are_up_to_date(name):
     from nn_utils import wire
-    from nn_utils._cases import CASES_DIR
+    from nn_utils.engine import CASES_DIR
     stored = wire.loads((Path(CASES_DIR) / f"{name}.json").read_text())
     fresh = wire.loads(answers.reference.published_cases(name))
     assert _same(stored, fresh) == [], (
@@ -159,7 +159,7 @@ def test_the_published_cases_are_up_to_date(name):
 
 def test_an_unpublished_seed_is_one_clear_line():
     import nn_utils
-    from nn_utils._cases import UnpublishedSeed
+    from nn_utils.engine import UnpublishedSeed
     with pytest.raises(UnpublishedSeed) as info:
         nn_utils.check_relu(object(), seed=12345)
     message = str(info.value)

@@ -28,7 +28,7 @@ PROBES = {  # name -> code run inside the sandbox; prints a JSON-able value
     "own_file": "open('mine.txt').read()",
     "course_visible": "[os.path.exists(p) for p in (COURSE + '/source', COURSE + '/gradebook.db', "
                       "COURSE + '/nbgrader_config.py', OTHER)]",
-    "packages": "[os.path.exists(p) for p in (COURSE + '/nn_utils/_runner.py', np.__file__)]",
+    "packages": "[os.path.exists(p) for p in (COURSE + '/nn_utils/engine/runner.py', np.__file__)]",
     "pids": "sorted(int(p) for p in os.listdir('/proc') if p.isdigit())",
     "network": "net()",
     "write_root": "write(COURSE + '/PWNED')",

@@ -19,7 +19,7 @@ import teacher
 import tf_variants
 
 import nn_utils
-from nn_utils import CheckFailed, _runner, wire
+from nn_utils import CheckFailed, engine, wire
 
 tf = tf_variants.tf
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def _name(fn):
 def _run(name, fn, seed):
     """Run the check; return (CheckFailed or None, the grader's Verdict on the record)."""
     planned = teacher.plan(name, seed)
-    observed = _runner.get_check(name).probe(fn, planned)
+    observed = engine.get_check(name).probe(fn, planned)
     error = None
     try:  # printed or raised, as the student's check would
         teacher.judge(name, planned, observed).raise_or_print()
@@ -135,7 +135,7 @@ def test_judges_run_without_tensorflow():
     records, expected = [], []
     for name, fn in cases:
         plan = teacher.plan(name, 4)
-        observed = _runner.get_check(name).probe(fn, plan)
+        observed = engine.get_check(name).probe(fn, plan)
         records.append({"name": name, "seed": 4, "observed": observed})
         expected.append(teacher.judge(name, plan, observed).to_dict())
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -20,7 +20,7 @@ __all__ = ["score_cell", "expected_seed", "unanswered", "checks_called", "gradin
 
 def expected_seed(name: str, user_seed, nonce: str) -> int:
     """The seed the kernel had to use for ``check_name(seed=user_seed)`` under ``nonce``."""
-    from nn_utils._runner import grading_seed
+    from nn_utils.engine import grading_seed
     return grading_seed(name, user_seed, nonce)
 
 
@@ -37,7 +37,7 @@ def grading_plans(names: list[str], nonce: str) -> dict:
     and the grader rebuilds the same plans from it when judging."""
     from autograder import reference
     from nn_utils import wire
-    from nn_utils._runner import GRADING_SLOTS, grading_seed
+    from nn_utils.engine import GRADING_SLOTS, grading_seed
     plans = {name: {str(slot): reference.plan(name, grading_seed(name, slot, nonce))
                     for slot in range(GRADING_SLOTS)} for name in names}
     return {PLANS_FILE: wire.dumps(plans).encode()}

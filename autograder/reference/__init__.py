@@ -11,71 +11,57 @@ grading kernel's view of the file system leaves it out.
 * :func:`run` -- a check at any seed, judged here (teachers' tests);
 * :func:`publish` -- write ``nn_utils/cases/<name>.json`` at the published seeds.
 
-Adding a check: its plan/probe/judge in ``nn_utils``, its reference maths here
-(a row of :mod:`.layers` for a layer), and its name in :data:`PUBLISHED`.
+Each family of ``nn_utils.checks`` has a module of the same name here (its
+reference maths and ``EXPECTED``, and ``PLANS`` where planning needs them);
+:data:`PUBLISHED` is every registered check, and a test fails when a check has
+no reference here or a reference no check.
 """
 from __future__ import annotations
 
+import importlib
 import os
 
-from nn_utils import _report, wire
-from nn_utils._cases import CASES_DIR
-from nn_utils._runner import get_check, judge_with
-
-from . import tf as _tf
-from .layers import ROWS, expected_layer
+from nn_utils.engine import CASES_DIR, Verdict, checks, get_check, judge_with, wire
 
 __all__ = ["plan", "expected", "judge", "run", "publish", "published_cases", "PUBLISHED",
-           "PUBLISHED_SEEDS"]
+           "PUBLISHED_SEEDS", "FAMILIES", "EXPECTED", "PLANS"]
+
+#: the families of reference maths: the same names as ``nn_utils.checks``'s families
+#: (``framework`` holds both of the mini-framework's)
+FAMILIES = ("layers", "conv", "optimizers", "tf_loops", "framework")
+_modules = [importlib.import_module(f"{__name__}.{family}") for family in FAMILIES]
+
+#: every check's expected values, fn(plan) -> dict, merged from the families
+EXPECTED: dict = {name: fn for module in _modules for name, fn in module.EXPECTED.items()}
+#: the plans that need reference maths (the checker's own ``plan`` is None for them)
+PLANS: dict = {name: fn for module in _modules for name, fn in getattr(module, "PLANS", {}).items()}
 
 #: the seeds whose cases students get: the default (0) and three more
 PUBLISHED_SEEDS = (0, 1, 2, 3)
-#: every check whose cases are published
-PUBLISHED = ("affine", "relu", "cross_entropy", "evaluate", "fit", "weight_multiply",
-             "bias_add", "sigmoid", "linear", "mean_squared_error", "dense",
-             "neural_network", "sgd", "trainer")
-
-_PLANS = {"evaluate": _tf.plan_evaluate, "fit": _tf.plan_fit}
-
-
-def _sgd(plan):
-    return {"after": [p - plan["lr"] * g for p, g in zip(plan["params"], plan["grads"], strict=False)]}
-
-
-def _layer(name):
-    def expected_values(plan):
-        from nn_utils.framework import DENSE  # a row with a check of its own, not in TABLE
-        from nn_utils.layers import TABLE
-        return expected_layer(DENSE if name == "dense" else TABLE[name], plan)
-    return expected_values
-
-
-_EXPECTED = {**{name: _layer(name) for name in ROWS},
-             "evaluate": _tf.expected_evaluate, "fit": _tf.expected_fit, "sgd": _sgd,
-             "neural_network": lambda plan: {}, "trainer": lambda plan: {}}
+#: every check whose cases are published: every registered row, in the table's order
+PUBLISHED = tuple(checks())
 
 
 def plan(name: str, seed: int) -> dict:
     """The inputs of check ``name`` at ``seed`` (always with a ``"seed"`` entry)."""
     check = get_check(name)
-    made = _PLANS[name](seed) if check.plan is None else check.plan(seed)
+    made = PLANS[name](seed) if check.plan is None else check.plan(seed)
     return {**made, "seed": int(seed)}
 
 
 def expected(name: str, planned: dict) -> dict:
     """The values the judge of ``name`` compares with, for inputs ``planned``."""
-    get_check(name)  # registers the layer rows
-    return _EXPECTED[name](planned)
+    return EXPECTED[name](planned)
 
 
-def judge(name: str, seed: int, observed: dict) -> _report.Verdict:
+def judge(name: str, seed: int, observed: dict) -> Verdict:
     """The verdict on ``observed``, recorded by a probe on the inputs of ``seed``."""
     check = get_check(name)
     planned = plan(name, seed)
     return judge_with(check, planned, observed, expected(name, planned))
 
 
-def run(name: str, student, seed: int | None = None) -> _report.Verdict:
+def run(name: str, student, seed: int | None = None) -> Verdict:
     """Check ``student`` at any ``seed`` and judge it here (no published cases needed)."""
     check = get_check(name)
     planned = plan(name, check.default_seed if seed is None else seed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._report import failed, passed
+from ..engine import failed, passed
 
 __all__ = ["judge_trainer"]
 

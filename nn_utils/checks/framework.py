@@ -18,12 +18,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._layer_judge import judge_layer
-from ._layer_probe import probe_layer
-from ._probe import as_array, call
-from ._report import failed
-from ._runner import Check, register
-from ._spec import SMOOTH, Arg, Fingerprint, LayerSpec, make_plan
+from ..engine import (
+    SMOOTH,
+    Arg,
+    Check,
+    Fingerprint,
+    LayerSpec,
+    as_array,
+    call,
+    failed,
+    judge_layer,
+    make_plan,
+    probe_layer,
+    register,
+)
 from .layers import register_layer
 
 __all__ = ["FrameworkSpec", "WEIGHT_MULTIPLY", "BIAS_ADD", "SIGMOID", "LINEAR_OP",
@@ -59,6 +67,8 @@ def _operation(param: str | None) -> dict:
 
 WEIGHT_MULTIPLY = register_layer(FrameworkSpec(
     name="weight_multiply",
+    doc="""Check a ``WeightMultiply(W)`` class: input (N, D) @ W (D, H) -> (N, H);
+    ``_input_grad(output_grad)`` (N, D) and ``_param_grad(output_grad)`` (D, H).""",
     call_text="WeightMultiply(param).forward(input)",
     args=(Arg("input", ("N", "D")), Arg("param", ("D", "H"))),
     dims={"N": 13, "D": 7, "H": 5},
@@ -87,6 +97,7 @@ _SUM_ROWS = "add output_grad up over the batch rows, keeping the bias's shape (1
 
 BIAS_ADD = register_layer(FrameworkSpec(
     name="bias_add",
+    doc="""Check a ``BiasAdd(B)`` class: input (N, H) + B (1, H); gradients (N, H) and (1, H).""",
     call_text="BiasAdd(param).forward(input)",
     args=(Arg("input", ("N", "H")), Arg("param", (1, "H"))),
     dims={"N": 11, "H": 7},
@@ -121,6 +132,7 @@ BIAS_ADD = register_layer(FrameworkSpec(
 
 SIGMOID = register_layer(FrameworkSpec(
     name="sigmoid",
+    doc="""Check a ``Sigmoid()`` class: element-wise forward and ``_input_grad`` (any 2-D shape).""",
     call_text="Sigmoid().forward(input)",
     args=(Arg("input", ("N", "H"), sample="logits"),),
     dims={"N": 11, "H": 7},
@@ -149,6 +161,7 @@ SIGMOID = register_layer(FrameworkSpec(
 
 LINEAR_OP = register_layer(FrameworkSpec(
     name="linear",
+    doc="""Check a ``Linear()`` (identity) class: forward and ``_input_grad``.""",
     call_text="Linear().forward(input)",
     args=(Arg("input", ("N", "H")),),
     dims={"N": 11, "H": 7},
@@ -173,6 +186,8 @@ def _mse_backward(loss, d_out):
 
 MEAN_SQUARED_ERROR = register_layer(FrameworkSpec(
     name="mean_squared_error",
+    doc="""Check ``MeanSquaredError().forward(prediction (N, 1), target (N, 1)) -> number``
+    and ``_input_grad() -> (N, 1)``.""",
     call_text="MeanSquaredError().forward(prediction, target)",
     args=(Arg("prediction", ("N", 1)), Arg("target", ("N", 1), grad=False)),
     dims={"N": 13},
@@ -246,6 +261,8 @@ def _dense_backward(layer, d_out):
 
 DENSE = FrameworkSpec(
     name="dense",
+    doc="""Check ``Dense(neurons, activation)``: set-up (params [W (D, H), b (1, H)] shared with
+    the operations, seeded), forward input (N, D) -> (N, H), backward and param_grads.""",
     call_text="Dense(neurons, activation).forward(input)",
     args=(Arg("input", ("N", "D")), Arg("W", ("D", "H")), Arg("B", (1, "H"))),
     dims={"N": 13, "D": 7, "H": 5},
@@ -351,4 +368,5 @@ def _dense_judge(plan: dict, observed: dict, expected: dict):
     return _judge_setup(plan, observed["setup"]) or judge_layer(DENSE, plan, observed, expected)
 
 
-register(Check("dense", plan=_dense_plan, probe=_dense_probe, judge=_dense_judge))
+register(Check("dense", plan=_dense_plan, probe=_dense_probe, judge=_dense_judge,
+               doc=DENSE.doc))

@@ -12,10 +12,10 @@ import re
 
 import numpy as np
 
-from ._report import Verdict, failed, passed
+from ..engine import Verdict, failed, passed
 from ._tf_judge import error_verdict, guarded
 
-__all__ = ["judge_fit"]
+__all__ = ["judge_fit", "FitContext"]
 
 FIT = "check_fit"
 # float32 losses of order 1 agree with float64 to ~1e-6
@@ -32,7 +32,7 @@ _LR_HINT = ("one plain gradient-descent step per epoch on the whole training set
             "no Adam")
 
 
-class _Context:
+class FitContext:
     """The expected numbers of one fit call (see ``autograder.reference.tf.expected_fit``)."""
 
     def __init__(self, plan, case, expected):
@@ -254,7 +254,7 @@ def judge_fit(plan, observed, expected) -> Verdict:
     if len(results) != len(cases):
         return failed(FIT, "the probe's record is incomplete", bug="bad_record")
     for case, seen, want in zip(cases, results, expected["cases"], strict=False):
-        ctx = _Context(plan, case, want)
+        ctx = FitContext(plan, case, want)
         if "error" in seen:
             return error_verdict(FIT, ctx.call, seen["error"])
         verdict = _check_history_type(ctx, seen)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["forward", "loss", "grad", "trajectory", "accuracy", "expected_evaluate",
+__all__ = ["PLANS", "EXPECTED", "forward", "loss", "grad", "trajectory", "accuracy", "expected_evaluate",
            "expected_fit",
            "plan_evaluate", "plan_fit", "FIT_CASES", "VAR_NAMES"]
 
@@ -225,3 +225,8 @@ def expected_fit(plan) -> dict:
             "momentum": trajectory(theta, *train, lr, epochs, momentum=0.9)[-1]
             if epochs >= 2 else None})
     return {"cases": cases}
+
+
+#: the plans that need the reference maths, and every check's expected values
+PLANS = {"evaluate": plan_evaluate, "fit": plan_fit}
+EXPECTED = {"evaluate": expected_evaluate, "fit": expected_fit}

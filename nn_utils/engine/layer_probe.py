@@ -12,25 +12,28 @@ import io
 
 import numpy as np
 
-from ._probe import as_array, call
-from .wire import _DTYPES as _WIRE_DTYPES
+from .probe import as_array, call
+from .wire import DTYPES as _WIRE_DTYPES
 
 __all__ = ["probe_layer"]
 
 
-def _forward(spec, student, arrays, held):
+def _forward(spec, student, arrays, held, hyper=None, forward=None):
     """One forward call; ``held["obj"]`` keeps the object backward must use.
 
+    The adapters see the arrays and the row's hyper-parameters in one mapping.
     Without a ``setup`` adapter a class is accepted too (``check_affine(Affine)``,
     a common slip for ``check_affine(Affine())``): each call gets a fresh instance.
     """
+    given = {**arrays, **(hyper or {})}
     if spec.setup is not None:
-        obj = spec.setup(student, arrays)
+        obj = spec.setup(student, given)
     else:
         obj = student() if isinstance(student, type) else student
     held["obj"] = obj
-    if spec.forward is not None:
-        return spec.forward(obj, arrays)
+    forward = forward or spec.forward
+    if forward is not None:
+        return forward(obj, given)
     return obj.forward(*[arrays[a.name] for a in spec.args])
 
 
@@ -94,18 +97,19 @@ def _backward_after(spec, held, given, arrays, d_out) -> dict:
 
 def _repeated_calls(spec, student, plan: dict, observed: dict) -> None:
     """backward() without d_out, the variants and the directional points, into ``observed``."""
-    arrays, d_out = plan["arrays"], plan["d_out"]
+    arrays, d_out, hyper = plan["arrays"], plan["d_out"], plan.get("hyper")
     held: dict = {}
     if spec.default_d_out is not None:
         # a fresh forward first: backward may legitimately consume its own cache
         given = _copies(arrays)
-        again = call(_forward, spec, student, given, held)
+        again = call(_forward, spec, student, given, held, hyper)
         observed["backward_default"] = (
             {"error": again["error"]} if "error" in again
             else _backward_after(spec, held, given, arrays, None))
 
+    adapters = {v.name: v.forward for v in spec.variants}
     for name, variant in plan["variants"].items():
-        result = call(_forward, spec, student, _copies(variant), {})
+        result = call(_forward, spec, student, _copies(variant), {}, hyper, adapters.get(name))
         observed.setdefault("variants", {})[name] = (
             {"error": result["error"]} if "error" in result else _value(result["value"]))
 
@@ -118,7 +122,7 @@ def _repeated_calls(spec, student, plan: dict, observed: dict) -> None:
             for s in multipliers:
                 moved = _copies(arrays)
                 moved[name] = arrays[name] + s * u
-                result = call(_forward, spec, student, moved, {})
+                result = call(_forward, spec, student, moved, {}, hyper)
                 if "error" in result:
                     observed["directional_error"] = result["error"]
                     row.append(None)
@@ -134,7 +138,7 @@ def probe_layer(spec, student, plan: dict) -> dict:
     arrays, d_out = plan["arrays"], plan["d_out"]
     observed: dict = {}
     given, held = _copies(arrays), {}
-    forward = call(_forward, spec, student, given, held)
+    forward = call(_forward, spec, student, given, held, plan.get("hyper"))
     observed["forward"] = ({"error": forward["error"]} if "error" in forward
                            else _value(forward["value"]))
     observed["forward_mutated"] = _changed(given, arrays)

@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._probe import as_array, call
-from ._report import failed, passed
-from ._runner import Check, register
+from ..engine import (
+    Check,
+    as_array,
+    call,
+    directional_from_values,
+    directional_steps,
+    directional_tolerance,
+    failed,
+    passed,
+    register,
+)
 from ._stand_ins import Journal, StandInNet, StandInOptimizer
-from .engine import directional_from_values, directional_steps, directional_tolerance
 
 __all__ = ["NETWORK_STEP", "TRAINER_SIZES"]
 
@@ -169,7 +176,9 @@ def _network_directional(name, plan, observed, grads):
 
 
 register(Check("neural_network", plan=_network_plan, probe=_network_probe,
-               judge=_network_judge))
+               judge=_network_judge,
+               doc="""Check ``make_network()`` (a fresh network ending in one output neuron): forward,
+    ``train_batch(X (N, D), y (N, 1)) -> loss`` and ``param_grads()`` vs numerical ones."""))
 
 
 # ===================================================================== SGD
@@ -239,7 +248,9 @@ def _sgd_judge(plan: dict, observed: dict, expected: dict):
                   bug="sgd_partial" if any(ok) else "sgd_wrong_update")
 
 
-register(Check("sgd", plan=_sgd_plan, probe=_sgd_probe, judge=_sgd_judge))
+register(Check("sgd", plan=_sgd_plan, probe=_sgd_probe, judge=_sgd_judge,
+               doc="""Check ``SGD(lr).step()``: every ``net.params()`` array moves by
+    -lr * grad, in place."""))
 
 
 # ===================================================================== Trainer
@@ -292,4 +303,6 @@ def _trainer_judge(plan: dict, observed: dict, expected: dict):
     return judge_trainer(plan, observed)
 
 
-register(Check("trainer", plan=_trainer_plan, probe=_trainer_probe, judge=_trainer_judge))
+register(Check("trainer", plan=_trainer_plan, probe=_trainer_probe, judge=_trainer_judge,
+               doc="""Check ``Trainer(net, optim).fit(...)``: shuffling, batches, one step per batch,
+    validation every ``eval_every`` epochs, early stop and the deep copy it keeps."""))

@@ -23,9 +23,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
-from ._report import Verdict, unreadable
+from .report import Verdict, unreadable
 
-__all__ = ["Check", "register", "get_check", "run_check", "judge_with", "grading_seed",
+__all__ = ["Check", "register", "get_check", "checks", "run_check", "judge_with", "grading_seed",
            "grading_slot", "install_grading", "GRADING_SLOTS"]
 
 #: how many distinct input sets a check has per graded submission: seed= values
@@ -42,6 +42,7 @@ class Check:
     probe: Callable[[object, dict], dict]
     judge: Callable[[dict, dict, dict], Verdict]
     default_seed: int = 0
+    doc: str = ""   # the docstring of ``nn_utils.check_<name>``: the contract a student reads
 
 
 _REGISTRY: dict[str, Check] = {}
@@ -58,9 +59,17 @@ def register(check: Check) -> Check:
 def get_check(name: str) -> Check:
     """Look a check up by name, importing the module that defines it."""
     if name not in _REGISTRY:
-        from . import _catalogue
-        _catalogue.load(name)
+        import nn_utils.checks  # noqa: F401  (every family registers its rows on import)
+    if name not in _REGISTRY:
+        raise KeyError(f"nn_utils has no check named {name!r}; "
+                       f"known checks: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
+
+
+def checks() -> dict:
+    """Every registered check, by name, in the order the families declare them."""
+    import nn_utils.checks  # noqa: F401
+    return dict(_REGISTRY)
 
 
 def install_grading(plans: dict | None, sink: Callable | None) -> None:
@@ -121,7 +130,7 @@ def run_check(name: str, student, seed: int | None = None) -> None:
     check = get_check(name)
     if _grading is not None:
         return _graded(check, student, seed)
-    from ._cases import published
+    from .cases import published
     plan, expected = published(name, check.default_seed if seed is None else seed)
     observed = check.probe(student, plan)
     judge_with(check, plan, observed, expected).raise_or_print()

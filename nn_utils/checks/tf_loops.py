@@ -32,12 +32,12 @@ import tempfile
 
 import numpy as np
 
-from . import _probe
-from ._runner import Check, register
+from .. import engine as _probe
+from ..engine import Check, register
 from ._tf_judge import judge_evaluate
-from ._tf_judge_fit import judge_fit
+from ._tf_judge_fit import FitContext, judge_fit
 
-__all__ = ["probe_evaluate", "probe_fit", "build_model"]
+__all__ = ["probe_evaluate", "probe_fit", "build_model", "judge_evaluate", "judge_fit", "FitContext"]
 
 _MAX_LINES = 200
 
@@ -184,5 +184,7 @@ def probe_fit(fit, plan) -> dict:
     return {"cases": cases}
 
 
-register(Check("evaluate", None, probe_evaluate, judge_evaluate))
-register(Check("fit", None, probe_fit, judge_fit))
+register(Check("evaluate", None, probe_evaluate, judge_evaluate,
+               doc="""Check ``evaluate(model, X (N, 2) float32, Y (N,) int8) -> accuracy in %``."""))
+register(Check("fit", None, probe_fit, judge_fit,
+               doc="""Check ``fit(model, X_train, Y_train, X_test, Y_test, N, lr) -> history (N+1, 2)``."""))

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from .engine import directional_steps
+from .numeric import directional_steps
 
 __all__ = ["Arg", "Step", "LINEAR", "SMOOTH", "kink", "Variant", "Fingerprint",
            "LayerSpec", "make_plan", "SAMPLERS", "d_out_sample"]
@@ -43,10 +43,18 @@ def _positive(rng, shape):
     return rng.uniform(0.5, 2.0, size=shape)
 
 
+def _distinct(rng, shape, gap=0.15):
+    # no two entries closer than gap: a max is never tied, and a step of at most
+    # gap/3 per entry (kink(gap/1.5)) never changes which entry is the largest
+    size = int(np.prod(shape))
+    values = (rng.permutation(size) - size / 2) * gap + rng.uniform(0, gap / 10, size)
+    return values.reshape(shape)
+
+
 #: sampler name -> fn(rng, shape) -> float64 array
 SAMPLERS: dict[str, Callable] = {
     "normal": _normal, "away_from_zero": _away_from_zero, "one_hot": _one_hot,
-    "logits": _logits, "positive": _positive,
+    "logits": _logits, "positive": _positive, "distinct": _distinct,
 }
 
 
@@ -106,7 +114,11 @@ class Variant:
     """An extra forward call on transformed inputs (e.g. +1000 on all logits).
 
     transform -- fn(arrays) -> arrays (pure numpy); the judge expects the
-    expected output on the transformed arrays, and names ``bug`` otherwise.
+    expected output on the transformed arrays, and names ``bug`` otherwise
+    (or the bug of a row fingerprint whose target is ``"variant:<name>"``).
+    forward   -- fn(obj, arrays) -> value: another call than the row's forward
+    (e.g. a test-mode forward after a training one, or the running averages
+    an object keeps); None: the row's own forward.
     """
 
     name: str
@@ -114,6 +126,7 @@ class Variant:
     what: str
     bug: str
     hint: str
+    forward: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -156,9 +169,17 @@ class LayerSpec:
     out_name: str = "forward output"           # how messages name forward's result
     tolerance: float = 1e-4
     directions: int = 3
+    hyper: Callable | None = None  # fn(rng) -> {name: number}: the constructor's settings
+    doc: str = ""                  # the check's docstring: the contract a student reads
 
-    def shape(self, symbolic) -> tuple:
-        return tuple(self.dims[d] if isinstance(d, str) else int(d) for d in symbolic)
+    def shape(self, symbolic, dims: dict | None = None) -> tuple:
+        dims = self.dims if dims is None else dims
+        return tuple(dims[d] if isinstance(d, str) else int(d) for d in symbolic)
+
+    def resolve(self, hyper: dict) -> dict:
+        """The sizes at these settings: a dim may be fn(dims, hyper) (a conv's output size)."""
+        fixed = {k: v for k, v in self.dims.items() if not callable(v)}
+        return {**fixed, **{k: int(v(fixed, hyper)) for k, v in self.dims.items() if callable(v)}}
 
     def arg(self, name: str) -> Arg:
         return next(a for a in self.args if a.name == name)
@@ -185,21 +206,27 @@ def make_plan(spec: LayerSpec, seed: int) -> dict:
     """Inputs for one run of a row: arrays, d_out, directions, steps, variants.
 
     Deterministic in ``seed`` (its own Generator; the global RNG is untouched),
-    so the trusted side rebuilds the identical plan from the seed alone.
+    so the trusted side rebuilds the identical plan from the seed alone.  A row
+    with ``hyper`` draws its settings first (``plan["hyper"]``, e.g. a stride and
+    a padding) and its sizes follow from them (``plan["dims"]``).
     """
     rng = np.random.default_rng(seed)
+    hyper = {} if spec.hyper is None else dict(spec.hyper(rng))
+    dims = spec.resolve(hyper)
     arrays = {}
     for arg in spec.args:
         sampler = SAMPLERS[arg.sample] if isinstance(arg.sample, str) else arg.sample
-        arrays[arg.name] = np.asarray(sampler(rng, spec.shape(arg.shape)), dtype=np.float64)
-    d_out = d_out_sample(rng, spec.shape(spec.out_shape))
+        arrays[arg.name] = np.asarray(sampler(rng, spec.shape(arg.shape, dims)),
+                                      dtype=np.float64)
+    d_out = d_out_sample(rng, spec.shape(spec.out_shape, dims))
     directions, steps = {}, {}
     for name in spec.grad_args:
         directions[name] = [rng.standard_normal(arrays[name].shape)
                             for _ in range(spec.directions)]
         steps[name] = [spec.step.size(u) for u in directions[name]]
+    extra = {"hyper": hyper, "dims": dims} if spec.hyper is not None else {}
     return {
-        "seed": int(seed), "arrays": arrays, "d_out": d_out,
+        **extra, "seed": int(seed), "arrays": arrays, "d_out": d_out,
         "directions": directions, "steps": steps,
         "multipliers": {name: [directional_steps(h, spec.step.richardson) for h in hs]
                         for name, hs in steps.items()},

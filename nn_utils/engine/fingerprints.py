@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._spec import Fingerprint
-from .engine import rel_error
+from .numeric import rel_error
+from .spec import Fingerprint
 
 __all__ = ["GENERIC", "context", "match"]
 
@@ -59,22 +59,26 @@ GENERIC = (
 class _Context:
     """What a fingerprint's candidate sees (see ``Fingerprint``)."""
 
-    def __init__(self, spec, arrays, d_out, expected, target, ref, got):
-        self.spec, self.arrays, self.d_out, self.dims = spec, arrays, d_out, spec.dims
+    def __init__(self, spec, arrays, d_out, expected, target, ref, got, plan=None):
+        plan = plan or {}
+        self.hyper = plan.get("hyper", {})
+        self.spec, self.d_out = spec, d_out
+        self.arrays, self.dims = {**arrays, **self.hyper}, plan.get("dims", spec.dims)
         self.expected, self.out, self.extras = expected, expected["out"], expected["extras"]
         self.target, self.ref, self.got = target, ref, got
 
 
-def context(spec, arrays, d_out, expected, target, ref, got) -> _Context:
-    """The ``ctx`` a fingerprint's candidate receives (see ``Fingerprint``)."""
-    return _Context(spec, arrays, d_out, expected, target, ref, got)
+def context(spec, arrays, d_out, expected, target, ref, got, plan=None) -> _Context:
+    """The ``ctx`` a fingerprint's candidate receives (see ``Fingerprint``); ``plan``
+    gives the sizes and hyper-parameters of rows that draw them."""
+    return _Context(spec, arrays, d_out, expected, target, ref, got, plan)
 
 
 def match(spec, ctx, tolerance: float):
     """The first fingerprint (row's, then generic) whose candidate equals ``ctx.got``."""
     got = np.asarray(ctx.got, dtype=np.float64)
-    if ctx.target == "out":
-        pool = [fp for fp in spec.fingerprints if fp.target == "out"] + [GENERIC[0]]
+    if ctx.target == "out" or ctx.target.startswith("variant:"):
+        pool = [fp for fp in spec.fingerprints if fp.target == ctx.target] + [GENERIC[0]]
     else:
         pool = [fp for fp in spec.fingerprints if fp.target in (ctx.target, "*")]
         pool += list(GENERIC)

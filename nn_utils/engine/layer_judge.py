@@ -17,11 +17,11 @@ from itertools import permutations
 
 import numpy as np
 
-from ._fingerprints import context, match
-from ._report import Verdict, failed, passed
-from .engine import directional_from_values, directional_tolerance, rel_error
+from .fingerprints import GENERIC, context, match
+from .numeric import directional_from_values, directional_tolerance, rel_error
+from .report import Verdict, failed, passed
 
-__all__ = ["judge_layer"]
+__all__ = ["judge_layer", "MUTATION_HINT"]
 
 _SHAPE_ERROR = re.compile(r"shape|align|mismatch|broadcast|dimension", re.I)
 
@@ -45,7 +45,7 @@ def _error_hint(spec, plan, error, method):
     return f"try your {method} on a small example; the line above is yours"
 
 
-_MUTATION_HINT = ("do not write into arrays you were given (no `x[...] = ...`, `x -= ...`, "
+MUTATION_HINT = ("do not write into arrays you were given (no `x[...] = ...`, `x -= ...`, "
                   "`x *= ...` on them): the caller still needs them; work on a copy")
 
 
@@ -105,7 +105,7 @@ def _check_forward(spec, plan, observed, expected):
     if observed["forward_mutated"]:
         which = ", ".join(observed["forward_mutated"]) + " (its values changed during the call)"
         return failed(spec.name, f"{spec.signature} changed the caller's array in place",
-                      where=which, hint=_MUTATION_HINT, bug="mutates_inputs")
+                      where=which, hint=MUTATION_HINT, bug="mutates_inputs")
     ref = expected["out"]
     if fwd["value"] is None:
         nothing = fwd["desc"] == "None"
@@ -114,7 +114,7 @@ def _check_forward(spec, plan, observed, expected):
                       + f", got {fwd['desc']}",
                       hint="did you forget `return`?" if nothing else None,
                       bug="forward_returns_nothing" if nothing else "forward_wrong_type")
-    ctx = context(spec, arrays, plan["d_out"], expected, "out", ref, fwd["value"])
+    ctx = context(spec, arrays, plan["d_out"], expected, "out", ref, fwd["value"], plan)
     problem = _value_problem(spec, ctx, spec.out_name, ref, fwd["value"],
                              what_wrong="is wrong", fallback_bug="wrong_forward",
                              shapes=_shapes_text(plan, d_out=False))
@@ -131,8 +131,14 @@ def _check_forward(spec, plan, observed, expected):
         if got.size != np.size(v_ref) or rel_error(got.reshape(np.shape(v_ref)),
                                                    v_ref) > spec.tolerance:
             got_show = got.reshape(-1)[:4] if got.size > 1 else float(got.reshape(()))
+            v_ctx = context(spec, arrays, plan["d_out"], expected, f"variant:{variant.name}",
+                            v_ref, got, plan)
+            fp = match(spec, v_ctx, 10 * spec.tolerance)
+            if fp is GENERIC[0]:
+                fp = None  # a flipped sign says less here than the variant's own hint
             return failed(spec.name, f"{spec.signature} is wrong {variant.what}",
-                          expected=v_ref, got=got_show, hint=variant.hint, bug=variant.bug)
+                          expected=v_ref, got=got_show, hint=fp.hint if fp else variant.hint,
+                          bug=fp.bug if fp else variant.bug)
     return None
 
 
@@ -152,7 +158,7 @@ def _check_gradients(spec, plan, seen, d_out, label, expected, refs):
     if seen["mutated"]:
         which = ", ".join(seen["mutated"]) + " (its values changed during the call)"
         return failed(name, f"{label} changed the caller's array in place", where=which,
-                      hint=_MUTATION_HINT, bug="mutates_d_out" if "d_out" in seen["mutated"]
+                      hint=MUTATION_HINT, bug="mutates_d_out" if "d_out" in seen["mutated"]
                       else "mutates_inputs"), None
     items, k = seen["items"], len(spec.returns)
     if k > 1 and (seen["kind"] == "single" or len(items) != k):
@@ -183,7 +189,7 @@ def _check_gradients(spec, plan, seen, d_out, label, expected, refs):
         if got[n] is None:
             return failed(name, f"{label} returned {items[j]['desc']} for d_{n}",
                           hint=f"compute d_{n} and return it", bug="missing_gradient"), None
-        ctx = context(spec, arrays, d_out, expected, n, refs[n], got[n])
+        ctx = context(spec, arrays, d_out, expected, n, refs[n], got[n], plan)
         problem = _value_problem(
             spec, ctx, f"d_{n}", refs[n], got[n], what_wrong="is wrong",
             fallback_bug=f"wrong_d_{n}",

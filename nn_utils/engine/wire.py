@@ -17,9 +17,10 @@ import types
 
 import numpy as np
 
-__all__ = ["dumps", "loads", "tag", "untag", "WireError"]
+__all__ = ["dumps", "loads", "tag", "untag", "WireError", "DTYPES"]
 
-_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+#: the array dtypes the codec carries
+DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
            "uint32", "uint64", "float16", "float32", "float64"}
 _MAX_BYTES = 64 * 1024 * 1024
 
@@ -31,7 +32,7 @@ class WireError(ValueError):
 def _encode(obj):
     if isinstance(obj, np.ndarray) or isinstance(obj, np.generic):
         arr = np.asarray(obj)
-        if arr.dtype.name not in _DTYPES:
+        if arr.dtype.name not in DTYPES:
             return {"__repr__": f"array of dtype {arr.dtype}"}
         return {"__nd__": base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode(),
                 "dtype": arr.dtype.name, "shape": list(arr.shape)}
@@ -48,7 +49,7 @@ def _decode(obj):
     if isinstance(obj, dict):
         if "__nd__" in obj:
             dtype, shape = obj.get("dtype"), obj.get("shape")
-            if dtype not in _DTYPES or not isinstance(shape, list):
+            if dtype not in DTYPES or not isinstance(shape, list):
                 raise WireError("bad array header")
             raw = base64.b64decode(obj["__nd__"], validate=True)
             if len(raw) > _MAX_BYTES:

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 
-from ._report import Verdict, failed, passed
+from ..engine import Verdict, failed, passed
 
 __all__ = ["judge_evaluate", "error_verdict", "guarded", "wrapped_int8"]
 
