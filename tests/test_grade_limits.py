@@ -46,3 +46,29 @@ def test_working_copy_env_and_submission_time_limit(fork):
     assert not os.path.exists(workdir)                 # the working copy is gone
     assert not workdir.startswith(os.getcwd())         # and was never in the course
     assert cells[3].get("execution_count") is None
+
+
+@pytest.mark.parametrize("fork, isolation", [(True, True), (False, True), (False, False)],
+                         ids=["forked", "fresh", "fresh-unisolated"])
+def test_a_handed_in_nn_utils_folder_does_not_replace_the_graders(fork, isolation, monkeypatch):
+    """nbgrader submit hands in the whole folder, the release's checker bundle included: the
+    kernel imports the grader's checker, and the student's own modules, as nbgrader's would."""
+    if not isolation:   # as --no-isolation (or a machine without namespaces) runs kernels
+        from autograder.execute import sandbox
+        monkeypatch.setattr(sandbox, "_status", (False, "switched off by the test"))
+    payload = {"key": "s1", "nonce": "cafe02", "timeout": 60.0, "submission_timeout": 60.0,
+               "fork": fork, "isolation": isolation, "threads": 1,
+               "preload": ["numpy", "ipykernel.kernelapp", "nn_utils"],
+               "limits": {"memory": 2 * 1024 ** 3, "processes": 64},
+               "files": {"nn_utils/__init__.py": b"raise RuntimeError('the handed-in copy')\n",
+                         "autograder/__init__.py": b"raise RuntimeError('the handed-in copy')\n",
+                         "helper.py": b"ANSWER = 42\n"},
+               "notebooks": {"nb": nbformat.writes(new_notebook(cells=[new_code_cell(
+                   "import nn_utils, os\nprint(os.path.realpath(nn_utils.__file__))\nprint(os.getcwd())\n"
+                   "import helper\nprint(helper.ANSWER)")]))}}
+    outcome = execute_payload(payload)
+    assert outcome["status"] == "ok", outcome
+    checker, workdir, answer = nbformat.reads(outcome["notebooks"]["nb"], as_version=4).cells[0].outputs[0][
+        "text"].split()
+    assert not checker.startswith(workdir + os.sep)
+    assert answer == "42"   # but a module of the student's own beside the notebook imports

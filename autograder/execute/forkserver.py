@@ -112,6 +112,10 @@ def boot_kernel(connection_file: str, limits: dict) -> None:
         app = IPKernelApp.instance()
         app.initialize(["-f", connection_file, "--HistoryManager.enabled=False",
                         "--IPKernelApp.quiet=True"])
+        # the working copy first on sys.path, as ``python -m ipykernel_launcher`` run there
+        # has it, so a student's own module beside the notebook imports; only now, once the
+        # kernel and the grader's packages are loaded from the install (``python -P``)
+        sys.path.insert(0, os.getcwd())
         app.start()
         code = 0
     except BaseException:
@@ -239,6 +243,13 @@ def main(argv: list[str]) -> None:
         # session, parent gone) is re-parented to this kernel, so killing the kernel's
         # tree at the end takes it too
         _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        # the grader's checker, imported before the working copy is put first on
+        # sys.path: submissions hand in the release's nn_utils/ folder beside the notebook,
+        # and the kernel must speak the grader's protocol (forked kernels have it preloaded)
+        try:
+            importlib.import_module("nn_utils")
+        except ImportError:
+            pass
         boot_kernel(argv[2], limits)
     else:
         sys.exit("usage: python -m autograder.execute.forkserver serve SOCKET [MODULE ...] | boot -f FILE")
