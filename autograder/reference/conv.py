@@ -78,8 +78,10 @@ def _conv_extras(a, d):
     return {"out_flipped": _conv(x, w, b, s, p, flip=True),
             "out_stride_1": _conv(x, w, b, 1, p), "out_no_padding": _conv(x, w, b, s, 0),
             "d_inputs_stride_1": _crop(d_xp1, p, x.shape), "d_weight_stride_1": d_w1,
-            "d_inputs_padded": d_xp, "d_inputs_padded_corner": d_xp[:, :, :x.shape[2],
-                                                                    :x.shape[3]]}
+            "d_inputs_padded": d_xp,
+            "d_inputs_padded_corner": d_xp[:, :, :x.shape[2], :x.shape[3]],
+            "d_bias_per_sample": d.sum(axis=(2, 3)), "d_bias_per_position": d.sum(axis=0),
+            "d_bias_per_sample_all": d.sum(axis=(1, 2, 3))}
 
 
 def _windows(a, size=None, stride=None):
