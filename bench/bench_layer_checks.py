@@ -10,6 +10,12 @@ above 1); and the time of a 512-wide affine check.
     .venv/bin/python bench/bench_layer_checks.py            # 50 seeds
     .venv/bin/python bench/bench_layer_checks.py --seeds 200
     .venv/bin/python bench/bench_layer_checks.py --students   # every public check, timed
+    .venv/bin/python bench/bench_layer_checks.py --naive      # the ten class rows, naive loops
+
+``--naive`` times each check of the ten rows that take a class as a student runs
+it (``nn_utils.check_<name>(cls, seed=...)``, published cases) on the
+slowest correct style of ``tests/row_variants.py``: explicit Python loops
+(a six-nested-loop convolution).  Every one must stay under 1 s.
 """
 from __future__ import annotations
 
@@ -101,20 +107,59 @@ def student_checks() -> None:
         print(f"{name:25} {timings[0]:13.1f} {timings[1]:10.1f}")
 
 
+#: the naive-loop style of each class row (tests/row_variants.py)
+NAIVE = {"tanh": "TanhFloat32Loops", "softmax": "SoftmaxJacobianLoops",
+         "leaky_relu": "LeakyReLULoopsFloat32", "dropout": "Dropout",
+         "batchnorm": "BatchNormStepByStep", "conv2d": "Conv2DNaive",
+         "maxpool2d": "MaxPoolLoops", "momentum": "Momentum",
+         "rmsprop": "RMSPropLoopsFloat32", "adam": "Adam"}
+
+
+def naive_checks(repeats: int = 5) -> int:
+    """Each class row's check on its naive-loop student: median and slowest of seeds 0-3."""
+    import contextlib
+    import io
+
+    import row_variants
+
+    import nn_utils
+    status = 0
+    print(f"{'nn_utils.check_*':15} {'student':24} {'median ms':>9} {'max ms':>8}")
+    for name, cls_name in NAIVE.items():
+        check, cls = getattr(nn_utils, f"check_{name}"), getattr(row_variants, cls_name)
+        with contextlib.redirect_stdout(io.StringIO()):
+            check(cls, seed=0)  # warm caches (the published cases are read once)
+            times = []
+            for _ in range(repeats):
+                for seed in (0, 1, 2, 3):
+                    start = time.perf_counter()
+                    check(cls, seed=seed)
+                    times.append(1e3 * (time.perf_counter() - start))
+        print(f"{name:15} {cls_name:24} {statistics.median(times):9.1f} {max(times):8.1f}")
+        status |= max(times) >= 1000
+    return status
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--students", action="store_true",
                         help="time each public check as a student runs it, and stop")
+    parser.add_argument("--naive", action="store_true",
+                        help="time the ten class rows on naive-loop students, and stop")
     args = parser.parse_args(argv)
     if args.students:
         student_checks()
         return 0
+    if args.naive:
+        return naive_checks()
     seeds = range(args.seeds)
     status = 0
     print(f"{'check':15} {'median ms':>9} {'max ms':>8} {'correct: worst':>15} "
           f"{'bugs: weakest':>14}  weakest bug")
     for name, spec in TABLE.items():
+        if name not in CORRECT:
+            continue  # the class rows: see --naive and tests/test_row_checks.py
         check = layer_check(spec)
         reference = CORRECT[name][0]
         run(check, reference(), 0)  # warm imports and caches
