@@ -1,7 +1,7 @@
 """Judges for the TensorFlow checks: numpy only, so the trusted grader never imports TF.
 
 Each judge compares the probe's plain-data observations with the expected
-values the teacher's side computed in float64 (``autograder.reference.tf``)
+values the teacher's side computed in float64 (``autograder.reference.tf_loops``)
 and, on a mismatch, names the likely bug by comparing the wrong answer with
 transforms of the expected one that known mistakes produce.
 """

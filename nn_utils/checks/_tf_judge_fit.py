@@ -4,7 +4,7 @@ Cases run in the plan's order (one epoch first), so the first failure is the
 one whose cause is easiest to read: after exactly one step every variable must
 equal the expected weights.  The expected weights along the way, the loss
 history and what known mistakes produce come from the teacher's side
-(``autograder.reference.tf``); nothing here trains a model.
+(``autograder.reference.tf_loops``); nothing here trains a model.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ _LR_HINT = ("one plain gradient-descent step per epoch on the whole training set
 
 
 class FitContext:
-    """The expected numbers of one fit call (see ``autograder.reference.tf.expected_fit``)."""
+    """The expected numbers of one fit call (see ``autograder.reference.tf_loops.expected_fit``)."""
 
     def __init__(self, plan, case, expected):
         self.epochs, self.lr = case["epochs"], case["lr"]

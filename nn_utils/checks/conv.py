@@ -1,6 +1,6 @@
 """Rows of the convolution family: ``Conv2D`` and ``MaxPool2D`` (NCHW, numpy).
 
-Both are ordinary :class:`~nn_utils._spec.LayerSpec` rows: the student passes the
+Both are ordinary :class:`~nn_utils.engine.LayerSpec` rows: the student passes the
 class, each row's ``setup`` builds an object with the settings the plan drew
 (stride, padding, window size), and the output sizes follow from them.  The
 sizes are small, so a six-nested-loop convolution is checked in a fraction of

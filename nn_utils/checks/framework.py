@@ -3,7 +3,7 @@
 The framework's operations hold their parameter (``WeightMultiply(W)``,
 ``BiasAdd(B)``) and split backward into ``_input_grad(output_grad)`` and
 ``_param_grad(output_grad)``; losses take no upstream gradient.  Each row below
-is an ordinary :class:`~nn_utils._spec.LayerSpec` whose ``forward``/``backward``
+is an ordinary :class:`~nn_utils.engine.LayerSpec` whose ``forward``/``backward``
 adapters build the student's object and call it, so the shared probe, judge,
 fingerprints and numerical-gradient engine do all the checking.  ``Dense``
 adds a few set-up facts (parameter shapes, shared arrays, seeding) judged

@@ -1,14 +1,17 @@
 """The layer-check table: one row per forward/backward exercise.
 
-Every row is a :class:`~nn_utils._spec.LayerSpec`; :func:`register_layer` turns
+Every row is a :class:`~nn_utils.engine.LayerSpec`; :func:`register_layer` turns
 it into a check (plan / probe / judge) that ``nn_utils.check_<name>`` runs.
-The probe (``_layer_probe``) and judge (``_layer_judge``) are shared by all
-rows, so adding a layer means adding a row, never a new check function.
+The probe and judge (``nn_utils.engine``'s ``probe_layer``/``judge_layer``) are
+shared by all rows, so adding a layer means adding a row, never a new check
+function: ``nn_utils.check_<name>`` is derived from the registered row (see
+``docs/adding-an-exercise.md`` for a worked example).
 
 How to add a row (e.g. a ``Sigmoid`` of a numpy mini-framework)::
 
     SIGMOID = register_layer(LayerSpec(
-        name="sigmoid",                        # check name; add it to _catalogue.py
+        name="sigmoid",                        # check name: nn_utils.check_sigmoid
+        doc="""Check a ``Sigmoid`` class ...""",   # the check's docstring
         args=(Arg("inputs", ("N", "H")),),     # forward's arguments, symbolic shapes
         dims={"N": 7, "H": 5},                 # distinct primes: transposes cannot pass
         out_shape=("N", "H"),                  # () for a loss that returns one number
@@ -19,8 +22,11 @@ How to add a row (e.g. a ``Sigmoid`` of a numpy mini-framework)::
     ))
 
 and its reference maths -- teacher side only -- as a row of
-``autograder/reference/layers.py``; ``autograder release`` then publishes the
-expected values at the published seeds into ``nn_utils/cases/``.
+``autograder/reference/layers.py``; ``python -m autograder.reference`` (and
+``autograder release``) then publishes the expected values at the published
+seeds into ``nn_utils/cases/``.  ``hyper=fn(rng) -> {setting: value}`` draws a
+class's constructor settings (``setup`` receives them with the arrays), and a
+size in ``dims`` may be ``fn(dims, hyper)`` (a convolution's output size).
 
 Adapters, when the exercise's calling convention is not ``obj.forward(*args)``
 / ``obj.backward(d_out) -> grads in `returns` order``:

@@ -1,6 +1,6 @@
 """The published cases: inputs and expected values at a few seeds, stored as data.
 
-``nn_utils/cases/<check>.json`` (the :mod:`nn_utils.wire` format) holds, for
+``nn_utils/cases/<check>.json`` (the :mod:`nn_utils.engine.wire` format) holds, for
 each published seed, the plan a probe feeds the student's code and the values
 the judge compares with.  The teacher's side writes them at release
 (``autograder release``); a test fails when they are stale.  Nothing here can

@@ -11,10 +11,10 @@ A check is three small functions:
   the observations with the expected values and names the likely bug.
 
 Nothing here computes an answer.  Locally, plan and expected values come from
-the cases the teacher published (:mod:`nn_utils._cases`), so ``seed=`` picks
+the cases the teacher published (:mod:`nn_utils.engine.cases`), so ``seed=`` picks
 one of the published seeds.  While grading, the autograder installs the plans
 it chose for this submission and a *sink*: the probe's observations leave the
-kernel (serialised with :mod:`nn_utils.wire`) and the grader judges them with
+kernel (serialised with :mod:`nn_utils.engine.wire`) and the grader judges them with
 its reference maths, in its own process.  The kernel judges nothing.
 """
 from __future__ import annotations

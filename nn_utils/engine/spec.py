@@ -151,7 +151,7 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class LayerSpec:
-    """One row of the layer-check table (see nn_utils/layers.py)."""
+    """One row of the layer-check table (e.g. in nn_utils/checks/layers.py)."""
 
     name: str                      # check name, e.g. "affine"
     args: tuple                    # tuple[Arg, ...], in forward's order
