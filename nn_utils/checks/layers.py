@@ -11,7 +11,7 @@ How to add a row (e.g. a ``Sigmoid`` of a numpy mini-framework)::
 
     SIGMOID = register_layer(LayerSpec(
         name="sigmoid",                        # check name: nn_utils.check_sigmoid
-        doc="""Check a ``Sigmoid`` class ...""",   # the check's docstring
+        doc="Check a ``Sigmoid`` class: ...",  # the docstring of the check
         args=(Arg("inputs", ("N", "H")),),     # forward's arguments, symbolic shapes
         dims={"N": 7, "H": 5},                 # distinct primes: transposes cannot pass
         out_shape=("N", "H"),                  # () for a loss that returns one number
