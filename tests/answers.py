@@ -123,9 +123,9 @@ def _optimizer(name, seed):
                       [plan["params"], plan["grads"], hyper]]}
 
 
-def exercises() -> list:
+def exercises(seeds=SEEDS) -> list:
     found = []
-    for seed in SEEDS:
+    for seed in seeds:
         found += [_layer(name, seed) for name in _layer_names()]
         found += [_optimizer(name, seed) for name in _optimizer_names()]
         found += _evaluate(seed) + _fit(seed) + _sgd(seed)
@@ -137,6 +137,6 @@ def reach() -> set:
     return {*_layer_names(), *_optimizer_names(), "evaluate", "fit", "sgd"}
 
 
-def write(path) -> None:
+def write(path, seeds=SEEDS) -> None:
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write(wire.dumps(exercises()))
+        fh.write(wire.dumps(exercises(seeds)))

@@ -109,6 +109,10 @@ def _alarm(*_):
 def main(bundle: str, answers_file: str) -> None:
     sys.path.insert(0, bundle)
     sys.modules["tensorflow"] = None  # the answers need no TensorFlow; calls must stay quick
+    import numpy as np
+    # most calls fail, and their error messages print the arguments: short ones keep the
+    # probe quick enough for a grading kernel's cell time limit
+    np.set_printoptions(threshold=8, edgeitems=1, precision=3)
     from nn_utils import wire  # the bundle's own (sys.path starts there)
     here = os.path.realpath(os.path.join(bundle, "nn_utils"))
     import nn_utils
@@ -174,9 +178,19 @@ def _contexts(exercise) -> list:
     return made
 
 
-def _fresh(args):
-    import copy
-    return copy.deepcopy(args)
+def _fresh(value):
+    """A copy of a call's arguments that no earlier call can have changed (what
+    ``copy.deepcopy`` gives, for the plain data here, at a fraction of its cost)."""
+    import numpy as np
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_fresh(v) for v in value)
+    if isinstance(value, types.SimpleNamespace):
+        return types.SimpleNamespace(**{k: _fresh(v) for k, v in vars(value).items()})
+    return value  # numbers, strings, functions: nothing a call can change in place
 
 
 if __name__ == "__main__":

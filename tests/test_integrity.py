@@ -145,7 +145,8 @@ def graded(request):
             (folder / "leakdir").symlink_to(course / "source")
         if student == "kernel_view__full_marks":  # the leak probe and what it looks for
             shutil.copy(Path(__file__).with_name("leak_probe.py"), folder)
-            answers.write(folder / "answers.json")
+            # one unpublished seed: the probe must fit in the cell's 10 s time limit
+            answers.write(folder / "answers.json", seeds=answers.SEEDS[:1])
         # the worst case: the student knows where the course lives and where a server listens
         (folder / "course_path.txt").write_text(str(course))
         (folder / "port.txt").write_text(str(listener.getsockname()[1]))
