@@ -10,6 +10,7 @@ controls are dropped.  Each test cell also records which ``check_*`` calls it ma
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
 
 import nbformat
@@ -18,7 +19,7 @@ from autograder.course import Markers, markers
 from autograder.judge.expect import rewrite
 
 __all__ = ["ANY_SEED", "MIME", "TestCell", "Assembled", "assemble", "expected_checks",
-           "release_view", "preamble_source"]
+           "release_view", "preamble_source", "notebook_text", "notebook_from"]
 
 MIME = "application/x-nn-utils-observation"
 ANY_SEED = "any"
@@ -56,8 +57,7 @@ def _meta(cell) -> dict:
 def release_view(cell, marks: Markers | None = None) -> str:
     """The cell's source as students were given it: solutions cleared, hidden tests removed
     (``marks``: the course's nbgrader markers; nbgrader's defaults when None)."""
-    marks = marks or markers()
-    return marks.release_view(cell.source, code=cell.cell_type == "code").rstrip("\n")
+    return _released(cell.source, cell.cell_type == "code", marks or markers())
 
 
 def _python(source: str) -> ast.AST | None:
@@ -117,6 +117,7 @@ def _check_calls(node: ast.AST, env: dict):
         yield from _check_calls(child, env)
 
 
+@functools.lru_cache(maxsize=4096)
 def expected_checks(source: str) -> tuple:
     """``((name, seed), ...)`` for every ``check_NAME(obj, seed=...)`` call in ``source``.
 
@@ -127,6 +128,37 @@ def expected_checks(source: str) -> tuple:
     return tuple(dict.fromkeys(_check_calls(tree, {}))) if tree is not None else ()
 
 
+def notebook_text(nb) -> str:
+    """``nb`` as nbformat writes it, without validating it again.
+
+    For notebooks the grader built or that came back from its own executor:
+    ``nbformat.writes`` only logs what validation finds, and validating every copy
+    of every notebook was a tenth of the grader's CPU.
+    """
+    return nbformat.v4.writes(nb)
+
+
+def notebook_from(text: str):
+    """A notebook written by :func:`notebook_text`, read back without validating it again."""
+    return nbformat.reader.reads(text)
+
+
+# What follows from a source cell alone is the same for every submission: computed once.
+@functools.lru_cache(maxsize=4096)
+def _without_markers(source: str, marks: Markers) -> str:
+    return marks.without_markers(source)
+
+
+@functools.lru_cache(maxsize=1024)
+def _rewritten(source: str, marks: Markers):
+    return rewrite(source, marks)
+
+
+@functools.lru_cache(maxsize=1024)
+def _released(source: str, code: bool, marks: Markers) -> str:
+    return marks.release_view(source, code=code).rstrip("\n")
+
+
 def preamble_source() -> str:
     """Code run before the student's: sends each check's observations out as display data."""
     return ("from autograder.kernel_side import install as __autograder_install\n"
@@ -134,11 +166,20 @@ def preamble_source() -> str:
             "del __autograder_install\n")
 
 
+def _new_cell(kind: str, source: str):
+    """``nbformat.v4.new_<kind>_cell(source)`` without validating it: a string source in a
+    fresh cell is valid (validating the cells of every submission cost more than building them)."""
+    from nbformat.v4.nbbase import random_cell_id
+    cell = nbformat.NotebookNode(id=random_cell_id(), cell_type=kind,
+                                 metadata=nbformat.NotebookNode(), source=source)
+    if kind == "code":
+        cell.update(execution_count=None, outputs=[])
+    return cell
+
+
 def _clean(cell, source: str | None = None, nbgrader: dict | None = None):
     """A copy of ``cell`` with fresh metadata: only nbgrader's, from the source."""
-    maker = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
-             "raw": nbformat.v4.new_raw_cell}[cell.cell_type]
-    new = maker(source=cell.source if source is None else source)
+    new = _new_cell(cell.cell_type, cell.source if source is None else source)
     if nbgrader:
         new.metadata["nbgrader"] = dict(nbgrader)
     return new
@@ -177,12 +218,13 @@ def assemble(name: str, source, submitted, marks: Markers | None = None) -> Asse
             else:
                 new = _clean(cell, release_view(cell, marks), meta)
         else:
-            new = _clean(cell, marks.without_markers(cell.source), meta)
+            new = _clean(cell, _without_markers(cell.source, marks), meta)
             shown[len(cells)] = release_view(cell, marks)
         if (meta.get("grade") or meta.get("task")) and gid:
             # as nbgrader: only a code cell that is neither an answer nor a task is a test
             auto = cell.cell_type == "code" and not meta.get("solution") and not meta.get("task")
-            judged = rewrite(cell.source, marks) if auto else None  # markers mark hidden lines
+            # markers mark hidden lines; parsing is per source cell, not per submission
+            judged = _rewritten(cell.source, marks) if auto else None
             tests.append(TestCell(
                 notebook=name, grade_id=gid, index=len(cells),
                 max_points=float(meta.get("points") or 0.0),

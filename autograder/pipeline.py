@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import copy
 import functools
 import os
 import re
@@ -29,15 +28,14 @@ from pathlib import Path
 import nbformat
 
 from autograder import UsageError
-from autograder.assemble import assemble, preamble_source
+from autograder.assemble import assemble, notebook_from, notebook_text, preamble_source
 from autograder.course import course_config, course_setting, folder, ignored, markers
 from autograder.course import students as submitters
 from autograder.execute.kernels import close_fork_servers, fork_server
 from autograder.execute.payload import kill_running
 from autograder.execute.runners import connect, error_outcome, run_dask, run_local
 from autograder.execute.sandbox import sandbox_status, switched_off
-from autograder.feedback.pages import feedback_html
-from autograder.feedback.withhold import hidden_snippets, withhold
+from autograder.feedback.render import Renderer, page_job, render_pages
 from autograder.judge.score import checks_called, grading_plans, score_cell, unanswered
 from autograder.store import Store, read_record, submission_sha256, utc_now
 
@@ -247,11 +245,15 @@ def _prepare(course, assignment, student, *, sources, files, settings,
             problems[name] = problem
         assembled[name] = asm = assemble(name, source, submitted, markers(course))
         if submitted is not None:
-            nb = copy.deepcopy(asm.notebook)
+            # a shallow copy: only the cells the kernel runs differently are new
+            cells = list(asm.notebook.cells)
             for test in asm.tests:  # asserts whose verdict the grader decides (see _expect)
-                nb.cells[test.index].source = test.kernel_source or nb.cells[test.index].source
-            nb.cells.insert(0, nbformat.v4.new_code_cell(preamble_source()))
-            notebooks[name] = nbformat.writes(nb)
+                if test.kernel_source:
+                    cells[test.index] = nbformat.NotebookNode(
+                        {**cells[test.index], "source": test.kernel_source})
+            nb = nbformat.NotebookNode({**asm.notebook, "cells": [
+                nbformat.v4.new_code_cell(preamble_source()), *cells]})
+            notebooks[name] = notebook_text(nb)
     stamp = where / "timestamp.txt"
     nonce = secrets.token_hex(16)
     plans = grading_plans(checks, nonce) if notebooks else {}
@@ -267,7 +269,7 @@ def _scored(student, assignment, outcome, payload, info, store) -> tuple[dict, d
     tests, executed = [], {}
     for name, asm in info["assembled"].items():
         text = outcome["notebooks"].get(name)
-        nb = nbformat.reads(text, as_version=4) if text else None
+        nb = notebook_from(text) if text else None
         cells = nb.cells[1:] if nb else None
         if nb:
             nb.cells = cells
@@ -298,20 +300,15 @@ def _scored(student, assignment, outcome, payload, info, store) -> tuple[dict, d
     return result, executed
 
 
-def _write_feedback(course, student, assignment, result, executed, info) -> None:
+def _write_feedback(course, student, assignment, pages: dict) -> None:
+    """The pages of one submission, and what ``nbgrader release_feedback`` reads beside them."""
     out = folder(course, "feedback", student, assignment)
     out.mkdir(parents=True, exist_ok=True)
-    # what `nbgrader release_feedback` reads beside the pages to file them for the student
     for name in ("timestamp.txt", "submission_secret.txt"):
         given = folder(course, "submitted", student, assignment) / name
         if given.is_file() and _inside(given.parent, given):
             shutil.copyfile(given, out / name)
-    for name, asm in info["assembled"].items():  # unreadable notebooks get a page too
-        nb = executed.get(name, {"cells": []})
-        by_index = {t.index: e for t, e in zip(asm.tests, (
-            e for e in result["tests"] if e["notebook"] == name), strict=False)}
-        nb, by_index = withhold(nb, by_index, hidden_snippets(asm))  # no hidden test quoted
-        html = feedback_html(student, assignment, name, nb, by_index, asm.shown, result)
+    for name, html in pages.items():
         tmp = out / f".{name}.html.tmp"
         tmp.write_text(html, encoding="utf-8")
         os.replace(tmp, out / f"{name}.html")
@@ -401,9 +398,54 @@ class _Feed:
         raise StopIteration
 
 
+class _Pages:
+    """Submissions whose pages are being rendered; each is saved once its pages are written.
+
+    The grading loop only hands a job to the :class:`Renderer` and goes on feeding
+    kernels.  The order on disk stays what it was: pages, then gradebook, then
+    record; a batch killed in between grades those submissions again.
+    """
+
+    def __init__(self, course, assignment, store, renderer, limit: int):
+        self.course, self.assignment, self.store = course, assignment, store
+        self.renderer, self.limit = renderer, limit
+        self.waiting: dict = {}    # future -> (result, executed, info, job)
+
+    def add(self, result, executed, info) -> None:
+        """Render (then save) one final result; an error scored nothing and has no pages."""
+        if result["status"] == "error":
+            self.store.save(result, executed, info["timestamp"])
+            return
+        job = page_job(result["student"], self.assignment, result, executed, info["assembled"])
+        self.waiting[self.renderer.submit(job)] = (result, executed, info, job)
+        if len(self.waiting) >= self.limit:  # the renderers fell behind: wait for the oldest
+            self._save(next(iter(self.waiting)))
+        self.settle()
+
+    def settle(self, wait: bool = False) -> None:
+        """Save every submission whose pages are done (all of them, waiting, if ``wait``)."""
+        for future in list(self.waiting):
+            if wait or future.done():
+                self._save(future)
+
+    def _save(self, future) -> None:
+        result, executed, info, job = self.waiting.pop(future)
+        try:
+            done = future.result()
+        except Exception as exc:  # a renderer lost (killed, a worker gone): render here
+            self.store.note(result["student"], f"feedback rendered by the grader "
+                            f"({type(exc).__name__}: {exc})")
+            done = render_pages(job)
+        _write_feedback(self.course, result["student"], self.assignment, done["pages"])
+        self.store.save(result, {**executed, **done["notebooks"]}, info["timestamp"])
+
+
 def _grade(course, assignment, students, prepare, store, workers, client, progress) -> list[dict]:
     from tqdm import tqdm
     feed = _Feed(students, prepare)
+    renderer = Renderer(client)
+    pages = _Pages(course, assignment, store, renderer,
+                   limit=4 * max(1, sum(client.nthreads().values()) if client else workers))
     stream = run_dask(feed, client) if client is not None else run_local(feed, workers)
     rows = []
     bar = tqdm(total=len(students), disable=not progress or not students, unit="submission",
@@ -425,24 +467,21 @@ def _grade(course, assignment, students, prepare, store, workers, client, progre
                 store.note(student, f"attempt {attempt + 1} failed ({result['detail']}); retrying")
                 feed.retries.append({**payload, "attempt": attempt + 1, "fork": False})
                 bar.set_postfix_str(f"{student}: retrying", refresh=False)
+                pages.settle()
                 continue
             del feed.infos[student]
-            rows.append(_finish(course, assignment, result, executed, info, store))
+            pages.add(result, executed, info)  # saved once its pages are written
+            rows.append(result)
             bar.set_postfix_str(f"{student}: {result['status']}", refresh=False)
             bar.update(1)
         for student, exc in feed.failed:
             info = {"assembled": {}, "problems": {}, "sha": "", "timestamp": None}
             result, _ = _scored(student, assignment, error_outcome(student, exc), {}, info, store)
-            rows.append(_finish(course, assignment, result, {}, info, store))
+            pages.add(result, {}, info)
+            rows.append(result)
             bar.update(1)
+        pages.settle(wait=True)
     finally:
         bar.close()
+        renderer.close()
     return rows
-
-
-def _finish(course, assignment, result, executed, info, store) -> dict:
-    """Write one final result: feedback (not for an error: it scored nothing), gradebook, record."""
-    if result["status"] != "error":
-        _write_feedback(course, result["student"], assignment, result, executed, info)
-    store.save(result, executed, info["timestamp"])
-    return result

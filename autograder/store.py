@@ -19,9 +19,8 @@ import warnings
 from pathlib import Path
 from typing import NamedTuple
 
-import nbformat
-
 from autograder import UsageError
+from autograder.assemble import notebook_text
 from autograder.course import folder
 
 __all__ = ["read_records", "Store", "Standing", "submission_sha256", "read_record", "open_gradebook",
@@ -186,6 +185,8 @@ class Store:
     def save(self, result: dict, notebooks: dict, timestamp: str | None) -> None:
         """Commit one submission's grades, then its notebooks and record, then log it.
 
+        ``notebooks``: name -> executed notebook, or its JSON text already written out.
+
         A result with status ``error`` (the grader failed, not the student) leaves the
         gradebook as it was: it has no score to give, and a zero would be published.
         """
@@ -193,7 +194,7 @@ class Store:
             self._grades(result, timestamp)
         out = folder(self.course, "autograded", result["student"], self.assignment)
         for name, nb in notebooks.items():
-            _atomic_write(out / f"{name}.ipynb", nbformat.writes(nb))
+            _atomic_write(out / f"{name}.ipynb", nb if isinstance(nb, str) else notebook_text(nb))
         if timestamp:
             _atomic_write(out / "timestamp.txt", timestamp)
         _atomic_write(out / RECORD, json.dumps(result, indent=1))

@@ -5,9 +5,13 @@ process (payload, kernel messages, judging, gradebook, feedback pages).  This
 grades a class with ``autograder grade`` and reads, once the grader has exited
 but before it is reaped, its CPU time with psutil:
 
-* **grader**: user + system of the grader's own threads (not its children);
-* **total**: grader + every process it waited for (fork server, kernels);
-* **bound**: total / grader, the most workers one grader can keep busy (Amdahl:
+* **grader**: user + system of the grader's own threads (not its children), over the
+  whole run, start-up included, per submission;
+* **steady**: the same, sampled with psutil every 50 ms while the batch runs, between the
+  first and the last result record to appear, per record: what each further
+  submission costs once the grader is up (imports, gradebook, fork server excluded);
+* **total**: grader + every process it waited for (fork server, kernels, renderers);
+* **bound**: total / steady, the most workers one grader can keep busy (Amdahl:
   the grader's part is serial, everything else runs in the workers).
 
 The classes: nbgrader's user-guide ``ps1`` (its solutions, as ``bench_scale.py``
@@ -15,7 +19,10 @@ builds it), and the demo class of ``backprop_numpy`` and ``gradient_tape``
 (every kind of pretend submission once, then solutions).  ``--compare REV``
 grades an identical copy of each class with the grader of revision ``REV``
 (checked out in a temporary ``git worktree``) in the same invocation, and
-checks that both give the same scores and byte-identical feedback pages.
+checks that both give the same scores and byte-identical feedback pages (once
+the parts that differ between any two gradings are masked: nbformat's random cell
+ids, the check seeds drawn from each submission's random nonce, and the markup, so
+that printed lines cut differently into stream messages compare equal).
 
     .venv/bin/python bench/bench_grader_cpu.py                          # ps1 x100, backprop x30, tape x10
     .venv/bin/python bench/bench_grader_cpu.py --sizes "ps1:20;backprop_numpy:8" --compare HEAD~3
@@ -27,13 +34,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import filecmp
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -58,6 +66,37 @@ def build(dest: Path, assignment: str, students: int) -> None:
         demo_class.build_class(REPO, dest, [assignment], students)
 
 
+class _Sampler(threading.Thread):
+    """The grader's own CPU whenever another result record appears (every 50 ms)."""
+
+    def __init__(self, pid: int, records):
+        super().__init__(daemon=True)
+        import psutil
+        self.process, self.records, self.done = psutil.Process(pid), records, threading.Event()
+        self.points: list[tuple[int, float]] = []  # (records on disk, grader CPU seconds)
+
+    def run(self) -> None:
+        import psutil
+        seen = 0
+        while not self.done.wait(0.05):
+            count = len(self.records())
+            if count == seen:
+                continue
+            try:
+                times = self.process.cpu_times()
+            except psutil.Error:
+                return
+            seen = count
+            self.points.append((count, times.user + times.system))
+
+    def steady(self) -> float | None:
+        """Grader CPU seconds per record between the first and the last record seen."""
+        if len(self.points) < 2 or self.points[-1][0] == self.points[0][0]:
+            return None
+        (first, start), (last, end) = self.points[0], self.points[-1]
+        return (end - start) / (last - first)
+
+
 def measure(course: Path, assignment: str, workers: int, log: Path,
             code: Path | None = None) -> dict:
     """Grade ``assignment`` in ``course`` (with the grader of ``code``, else this checkout).
@@ -73,17 +112,22 @@ def measure(course: Path, assignment: str, workers: int, log: Path,
         process = subprocess.Popen(
             [sys.executable, "-m", "autograder", "grade", assignment, "--no-progress",
              "--workers", str(workers)], cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT)
+        sampler = _Sampler(process.pid, lambda: list(
+            (course / "autograded").glob(f"*/{assignment}/.result.json")))
+        sampler.start()
         # exited but not reaped: its own times and its children's are still readable
         os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOWAIT)
         times = psutil.Process(process.pid).cpu_times()
         status = process.wait()
+        sampler.done.set()
+        sampler.join()
     grader = times.user + times.system
     statuses = Counter()
     if (course / "grades.csv").is_file():
         with open(course / "grades.csv", newline="") as fh:
             statuses = Counter(row["status"] for row in csv.DictReader(fh))
     return {"grader": grader, "total": grader + times.children_user + times.children_system,
-            "exit": status, "statuses": statuses}
+            "steady": sampler.steady(), "exit": status, "statuses": statuses}
 
 
 def _results(course: Path, assignment: str) -> dict:
@@ -97,6 +141,17 @@ def _results(course: Path, assignment: str) -> dict:
     return out
 
 
+# what differs between any two gradings of the same submission, by design: nbformat's
+# random cell ids, and the seeds the grader draws from each submission's nonce
+# (and how a kernel's printed lines were cut into stream messages: the text is compared)
+_RANDOM = re.compile(rb'cell-id=[0-9a-f]+|\(seed \d+\)|<[^>]*>|\s+')
+
+
+def _page(path: Path) -> bytes:
+    """A feedback page's text, its random parts masked."""
+    return _RANDOM.sub(b"", path.read_bytes())
+
+
 def compare_results(old: Path, new: Path, assignment: str) -> list[str]:
     """What differs between two graded copies: records' scores and feedback pages' bytes."""
     problems = []
@@ -107,7 +162,7 @@ def compare_results(old: Path, new: Path, assignment: str) -> list[str]:
     pages |= {p.relative_to(new) for p in (new / "feedback").rglob("*.html")}
     for rel in sorted(pages):
         if not ((old / rel).is_file() and (new / rel).is_file()
-                and filecmp.cmp(old / rel, new / rel, shallow=False)):
+                and _page(old / rel) == _page(new / rel)):
             problems.append(f"feedback page {rel} differs")
     return problems
 
@@ -128,11 +183,12 @@ def _worktree(rev: str, where: Path) -> Path:
 
 def _row(label: str, assignment: str, n: int, got: dict) -> str:
     grader, total = got["grader"] * 1000 / n, got["total"] * 1000 / n
-    share = got["grader"] / got["total"] if got["total"] else 0.0
-    bound = got["total"] / got["grader"] if got["grader"] else float("inf")
+    steady = got["steady"] * 1000 if got["steady"] is not None else grader
+    bound = total / steady if steady else float("inf")
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(got["statuses"].items()))
     return (f"{label:<12} {assignment:<15} {n:>5} {got['grader']:>9.2f} {grader:>9.1f} "
-            f"{total:>9.1f} {100 * share:>6.1f}% {bound:>6.1f}  exit {got['exit']}  {statuses}")
+            f"{steady:>9.1f} {total:>9.1f} {100 * steady / total:>6.1f}% {bound:>6.1f}  "
+            f"exit {got['exit']}  {statuses}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{os.cpu_count()} cores, {args.workers} workers, load average "
               f"{os.getloadavg()[0]:.1f}; CPU per submission in ms", flush=True)
         print(f"{'grader':<12} {'assignment':<15} {'n':>5} {'grader s':>9} {'grader':>9} "
-              f"{'total':>9} {'share':>7} {'bound':>6}", flush=True)
+              f"{'steady':>9} {'total':>9} {'share':>7} {'bound':>6}", flush=True)
         for assignment, n in _sizes(args.sizes):
             built = scratch / f"{assignment}-{n}"
             shutil.rmtree(built, ignore_errors=True)

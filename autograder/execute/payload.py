@@ -22,9 +22,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograder.assemble import MIME
+from autograder.assemble import MIME, notebook_from, notebook_text
 from autograder.execute.kernels import fork_server, kernel_manager
-from autograder.execute.procs import kill_tree, members, usage
+from autograder.execute.procs import kill_tree, members, process_table, usage
 from autograder.execute.sandbox import isolate
 
 __all__ = ["error_outcome", "execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
@@ -121,7 +121,8 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
         pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
         if not pid:
             continue
-        tree = members(pid)
+        # one read of /proc a second serves every watcher; memory is read fresh each time
+        tree = members(pid, process_table(max_age=1.0))
         if cap_procs and len(tree) > cap_procs:
             verdict.update(status="kernel-died",
                            detail=f"killed: the submission ran more than {cap_procs} processes")
@@ -290,7 +291,7 @@ def execute_payload(payload: dict) -> dict:
                 fh.write(blob)
         env = kernel_env(workdir, payload.get("threads"))
         for name, text in payload["notebooks"].items():
-            nb = nbformat.reads(text, as_version=4)
+            nb = notebook_from(text)  # the grader wrote it: validated once, there
             budget = payload["submission_timeout"] - (time.monotonic() - start)
             if budget <= 0:
                 limit = payload["submission_timeout"]
@@ -309,4 +310,4 @@ def execute_payload(payload: dict) -> dict:
         shutil.rmtree(workdir, ignore_errors=True)
     return {"key": payload["key"], "status": status, "detail": detail,
             "duration_s": round(time.monotonic() - start, 3),
-            "notebooks": {k: nbformat.writes(v) for k, v in executed.items()}, "stderr": stderr}
+            "notebooks": {k: notebook_text(v) for k, v in executed.items()}, "stderr": stderr}

@@ -10,26 +10,57 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 
 __all__ = ["process_table", "members", "usage", "kill_tree"]
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, session id) of every visible process."""
-    table = {}
+def _scan() -> tuple[dict[int, tuple[int, int]], set[int]]:
+    """(pid -> (parent pid, session id), the zombies among them) of every visible process."""
+    table, zombies = {}, set()
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read().decode(errors="replace")
+            fd = os.open(f"/proc/{entry}/stat", os.O_RDONLY)
+            try:
+                stat = os.read(fd, 4096)
+            finally:
+                os.close(fd)
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[-1].split()
-        table[int(entry)] = (int(fields[1]), int(fields[3]))
-    return table
+        fields = stat.rsplit(b")", 1)[-1].split()
+        pid = int(entry)
+        table[pid] = (int(fields[1]), int(fields[3]))
+        if fields[0] == b"Z":
+            zombies.add(pid)
+    return table, zombies
+
+
+_shared: tuple[float, dict] = (0.0, {})
+_shared_lock = threading.Lock()
+
+
+def process_table(max_age: float = 0.0) -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, session id) of every visible process.
+
+    ``max_age``: a table read by any thread of this process at most that many seconds
+    ago will do.  Every running submission is watched a few times a second; one read
+    of /proc serves them all, instead of one each.
+    """
+    global _shared
+    if max_age > 0:
+        with _shared_lock:
+            read_at, table = _shared
+            if time.monotonic() - read_at <= max_age:
+                return table
+            table = _scan()[0]
+            _shared = (time.monotonic(), table)
+            return table
+    return _scan()[0]
 
 
 def members(pid: int, table: dict | None = None) -> set[int]:
@@ -58,14 +89,19 @@ def usage(pids) -> int:
 
 
 def kill_tree(pid: int) -> int:
-    """SIGKILL ``pid``, its session and descendants until none is left; how many were killed."""
+    """SIGKILL ``pid``, its session and descendants until none is left; how many were killed.
+
+    A zombie is dead already (it only waits for its parent to reap it): killing it
+    again achieves nothing, so the loop ends when only zombies are left.
+    """
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
     count = 0
     for _ in range(20):  # a process may fork while we kill: repeat until the tree is empty
-        victims = members(pid)
+        table, zombies = _scan()
+        victims = members(pid, table) - zombies
         if not victims:
             break
         for victim in victims:
