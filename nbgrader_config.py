@@ -23,8 +23,10 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_root, "gradebook.db")
 # generated; this list is what tests/nbgrader_course.py reads.
 COURSE_ASSIGNMENTS = [
     "backprop_numpy",
+    "cnn_numpy",
     "gradient_tape",
     "numpy_framework",
+    "optimizers_numpy",
     "tf_basics",
     "tf_mlp",
 ]

@@ -1,4 +1,4 @@
-"""The five assignments, source to release to grades: what holds for every one of them.
+"""The assignments, source to release to grades: what holds for every one of them.
 
 Fast tests read the notebooks: the course's conventions, what the release hides,
 the ring data and the numpy framework's training limits.  The slow tests share
@@ -60,6 +60,12 @@ ASSIGNMENTS = {
     # a check's verdict or the training test's message, never a raw crash
     "numpy_framework": Facts(tests=(10, 10), points=22, grading_seconds=120,
                              blank_cell_errors=(["CheckFailed"], ["AssertionError"])),
+    # a check's verdict on each stubbed layer, then the stub itself in the training cell
+    "cnn_numpy": Facts(tests=(6, 6), points=15, cpu_seconds=60,
+                       blank_errors=frozenset({"CheckFailed", "NotImplementedError", "NameError"})),
+    "optimizers_numpy": Facts(tests=(5, 5), points=12, cpu_seconds=60,
+                              blank_errors=frozenset({"CheckFailed", "NotImplementedError",
+                                                      "NameError"})),
 }
 NAMES = sorted(ASSIGNMENTS)
 
@@ -285,9 +291,13 @@ def test_training_bugs_miss_a_limit(lab, bug, replaces):
 # ---------------------------------------------------------------- release and grading (slow)
 
 @pytest.fixture(scope="module")
-def course_run(tmp_path_factory):
-    """A course copy with every release regenerated and both students autograded."""
-    return grade_solution_and_blank(tmp_path_factory.mktemp("course"), NAMES)
+def course_run(request, tmp_path_factory):
+    """A course copy with every release regenerated and both students autograded
+    (only the assignments of the selected tests, e.g. under ``-k cnn``)."""
+    wanted = {item.callspec.params.get("assignment") for item in request.session.items
+              if "course_run" in getattr(item, "fixturenames", ()) and hasattr(item, "callspec")}
+    chosen = [name for name in NAMES if name in wanted] or NAMES
+    return grade_solution_and_blank(tmp_path_factory.mktemp("course"), chosen)
 
 
 def _graded(course_run, student: str, assignment: str):
