@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import sys
@@ -29,11 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["COURSE_ID", "CourseServer", "EXCHANGE", "REPO", "install_clone", "system_python"]
+__all__ = ["CourseServer", "EXCHANGE", "REPO", "install_clone", "system_python"]
 
 REPO = Path(__file__).resolve().parent.parent
 EXCHANGE = Path("/srv/nbgrader/exchange")
-COURSE_ID = "dl-course"             # the course id of nbgrader_config.py
 _COMMENT = "dlcourse test account"   # only accounts carrying it are ever removed
 _PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -82,11 +82,14 @@ def _remove_account(name: str) -> None:
 class CourseServer:
     """The install, the accounts and the exchange; :meth:`run_as` runs a command as an account."""
 
-    def __init__(self, ta: str = "agta", students=("agst1", "agst2", "agst3")):
+    def __init__(self, students: int = 3):
         if os.geteuid() != 0:
             raise PermissionError("a real course server is set up as root (useradd, /srv, /opt)")
-        self.ta, self.students = ta, tuple(students)
-        self.accounts = (ta, *self.students)
+        # names of this run's own: two runs on one machine never touch each other's accounts
+        tag = secrets.token_hex(3)
+        self.ta, self.students = f"ta{tag}", tuple(f"st{tag}{n}" for n in range(1, students + 1))
+        self.course_id = f"dlc-{tag}"    # the assistant's course writes it in nbgrader_config.py
+        self.accounts = (self.ta, *self.students)
         self.made_exchange: Path | None | str = ""   # "": not set up yet; None: it was there
         self.prefix = Path(tempfile.mkdtemp(prefix="dlcourse-", dir="/opt"))
         os.chmod(self.prefix, 0o755)
@@ -114,8 +117,8 @@ class CourseServer:
             os.chmod(self.home(name), 0o700)
 
     def _exchange(self) -> None:
-        if (EXCHANGE / COURSE_ID).exists():
-            raise RuntimeError(f"{EXCHANGE / COURSE_ID} exists: a course of that name is in use here")
+        if (EXCHANGE / self.course_id).exists():
+            raise RuntimeError(f"{EXCHANGE / self.course_id} exists: a course of that name is in use here")
         made = [p for p in (EXCHANGE.parent, EXCHANGE) if not p.exists()]
         EXCHANGE.mkdir(parents=True, exist_ok=True)
         os.chmod(EXCHANGE, 0o777)
@@ -169,5 +172,5 @@ class CourseServer:
         if getattr(self, "made_exchange", None):
             shutil.rmtree(self.made_exchange, ignore_errors=True)
         elif getattr(self, "made_exchange", "") is None:
-            shutil.rmtree(EXCHANGE / COURSE_ID, ignore_errors=True)
+            shutil.rmtree(EXCHANGE / self.course_id, ignore_errors=True)
         shutil.rmtree(self.prefix, ignore_errors=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from pages import text_of
-from real_server import COURSE_ID, EXCHANGE, REPO
+from real_server import EXCHANGE, REPO
 
 from autograder.course import markers
 from autograder.demo_class import build_submission
@@ -30,7 +30,6 @@ pytestmark = pytest.mark.slow
 ASSIGNMENTS = {"backprop_numpy": "bug:relu_ignores_d_out",
                "gradient_tape": "bug:argmax_over_batch_axis"}
 FULL = {"backprop_numpy": 8.0, "gradient_tape": 11.0}
-SNOOPER = "agst2"   # the buggy student also tries to read what a kernel must not see
 _SNOOP = """
 import os as _os
 for _path in {paths!r}:
@@ -45,6 +44,11 @@ for _path in {paths!r}:
 """
 
 
+def _snooper(server) -> str:
+    """The buggy student, who also tries to read what a kernel must not see."""
+    return server.students[1]
+
+
 def _kinds(server, assignment: str) -> dict[str, str]:
     solution, buggy, blank = server.students
     return {solution: "solution", buggy: ASSIGNMENTS[assignment], blank: "blank"}
@@ -52,11 +56,11 @@ def _kinds(server, assignment: str) -> dict[str, str]:
 
 def _snoop_paths(server, course: Path, assignment: str) -> list[str]:
     """What a grading kernel must not read: the course, the others' work, the exchange."""
-    others = [s for s in server.students if s != SNOOPER]
+    others = [s for s in server.students if s != _snooper(server)]
     return [str(course / "gradebook.db"), str(course / "source" / assignment),
             *(str(course / "submitted" / s / assignment) for s in others),
             *(str(server.home(s) / assignment) for s in server.students),
-            str(EXCHANGE / COURSE_ID / "inbound"), str(server.home(server.ta))]
+            str(EXCHANGE / server.course_id / "inbound"), str(server.home(server.ta))]
 
 
 def _hand_in(server, course: Path, student: str, assignment: str, kind: str, scratch: Path) -> None:
@@ -72,7 +76,7 @@ def _hand_in(server, course: Path, student: str, assignment: str, kind: str, scr
     build_submission(kind, assignment, notebooks, out)
     for path in out.glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
-        if student == SNOOPER:   # in an answer cell: cells a student adds are not graded
+        if student == _snooper(server):   # in an answer cell: cells a student adds are not graded
             answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
             answer.source += "\n" + _SNOOP.format(paths=_snoop_paths(server, course, assignment))
         nbformat.write(nb, fetched / path.name)
@@ -104,6 +108,8 @@ def round_trip(course_server, tmp_path_factory):
     # and nn_utils/ folders sit in the directory the assistant grades from
     course = server.home(ta) / "course"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(course)], check=True)
+    with open(course / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write(f"c.CourseDirectory.course_id = {server.course_id!r}\n")
     server.chown(course, ta)
     took: dict = {}
     out = {"course": course, "server": server, "took": took, "checked": {}}
@@ -112,11 +118,11 @@ def round_trip(course_server, tmp_path_factory):
     for assignment in ASSIGNMENTS:
         server.run_as(ta, ["nbgrader", "release_assignment", assignment, "--force"], cwd=course)
         for student, kind in _kinds(server, assignment).items():
-            server.run_as(student, ["nbgrader", "fetch_assignment", assignment, "--course", COURSE_ID])
+            server.run_as(student, ["nbgrader", "fetch_assignment", assignment, "--course", server.course_id])
             _hand_in(server, course, student, assignment, kind, scratch)
             if assignment == "backprop_numpy" and kind != "blank":
                 out["checked"][student] = _check_offline(server, student, assignment)
-            server.run_as(student, ["nbgrader", "submit", assignment, "--course", COURSE_ID])
+            server.run_as(student, ["nbgrader", "submit", assignment, "--course", server.course_id])
         server.run_as(ta, ["nbgrader", "collect", assignment], cwd=course)
         graded = time.monotonic()
         out[f"grade {assignment}"] = server.run_as(
@@ -124,7 +130,7 @@ def round_trip(course_server, tmp_path_factory):
         took[f"grade {assignment}"] = time.monotonic() - graded
         server.run_as(ta, ["nbgrader", "release_feedback", assignment], cwd=course)
         for student in server.students:
-            server.run_as(student, ["nbgrader", "fetch_feedback", assignment, "--course", COURSE_ID])
+            server.run_as(student, ["nbgrader", "fetch_feedback", assignment, "--course", server.course_id])
     took["round trip"] = time.monotonic() - start
     out["left"] = server.processes()
     print("real-server timings (s):", {k: round(v, 1) for k, v in took.items()})
@@ -199,7 +205,7 @@ def test_each_student_fetches_their_own_feedback_without_hidden_tests(round_trip
 def test_a_grading_kernel_reads_nothing_of_the_course_or_other_students(round_trip):
     server, course = round_trip["server"], round_trip["course"]
     for assignment in ASSIGNMENTS:
-        nb = nbformat.read(course / "autograded" / SNOOPER / assignment / f"{assignment}.ipynb",
+        nb = nbformat.read(course / "autograded" / _snooper(server) / assignment / f"{assignment}.ipynb",
                            as_version=4)
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         tried = _snoop_paths(server, course, assignment)
