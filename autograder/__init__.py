@@ -12,8 +12,9 @@ The pipeline of one submission, in the order the tree lists it::
                      expect.py (asserts rewritten into reports) and expect_judge.py
     reference/       the only code that computes answers (teacher side; hidden from kernels)
     store.py         gradebook (nbgrader's), records, grades.csv
-    feedback/        what students and LMSs get: pages.py (HTML), withhold.py (no hidden
-                     tests), exports.py (Gradescope, Canvas, Moodle), plots.py (report charts)
+    feedback/        what students and LMSs get: pages.py (HTML), render.py (pages rendered
+                     beside the grading loop, in processes or Dask tasks), withhold.py (no
+                     hidden tests), exports.py (Gradescope, Canvas, Moodle), plots.py (charts)
     similarity/      after grading, for graders only: which submissions share rare code
                      (the students' own lines, winnowed) or rare wrong answers (records)
 
