@@ -62,6 +62,31 @@ BUGS = (
         "x.assign_sub(", "x.assign_add("),
     Bug("numpy_framework", "sgd_rebinds_param", "sgd",
         "param -= self.lr * grad", "param = param - self.lr * grad"),
+    Bug("cnn_numpy", "conv_backward_flipped_kernel", "conv2d",
+        "np.tensordot(d_out, weight[:, :, k, l]",
+        "np.tensordot(d_out, weight[:, :, KH - 1 - k, KW - 1 - l]"),
+    Bug("cnn_numpy", "batchnorm_unbiased_variance", "batchnorm",
+        "inputs.var(axis=0)", "inputs.var(axis=0, ddof=1)"),
+    Bug("cnn_numpy", "dropout_without_scale", "dropout",
+        "return inputs * self.mask / (1.0 - self.rate)", "return inputs * self.mask"),
+    Bug("cnn_numpy", "cnn_gradient_ascent", "small-cnn",
+        "self.params[name] - self.learning_rate", "self.params[name] + self.learning_rate"),
+    Bug("optimizers_numpy", "softmax_without_max_shift", "softmax",
+        "shifted = logits - logits.max(axis=1, keepdims=True)", "shifted = logits"),
+    Bug("optimizers_numpy", "momentum_velocity_not_kept", "momentum",
+        "self.velocity = self.momentum * self.velocity - self.learning_rate * grad\n"
+        "        return param + self.velocity",
+        "velocity = self.momentum * self.velocity - self.learning_rate * grad\n"
+        "        return param + velocity"),
+    Bug("optimizers_numpy", "adam_without_bias_correction", "adam",
+        "m_hat = self.m / (1 - self.beta1 ** self.t)\n"
+        "        v_hat = self.v / (1 - self.beta2 ** self.t)",
+        "m_hat = self.m\n        v_hat = self.v"),
+    Bug("optimizers_numpy", "optimizers_recreated_every_epoch", "train",
+        "optimizers = {name: make_optimizer() for name in model.params}\n"
+        "    losses = []\n    for _ in range(epochs):\n",
+        "losses = []\n    for _ in range(epochs):\n"
+        "        optimizers = {name: make_optimizer() for name in model.params}\n"),
 )
 
 #: Broken submissions: kind -> what to do to the solution notebook.
