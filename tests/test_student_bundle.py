@@ -17,6 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import nn_utils
 from autograder import bundle as _bundle
 from autograder.demo_class import solution_notebook
 
@@ -96,6 +97,6 @@ def test_a_release_folder_runs_on_its_own_with_the_solutions(assignment, tmp_pat
             assert passed, printed[-2000:]
 
 
-_CHECK_NAMES = {"affine", "relu", "cross_entropy", "check_evaluate", "check_fit",
-                "weight_multiply", "bias_add", "sigmoid", "linear", "mean_squared_error",
-                "dense", "neural_network", "sgd", "trainer"}
+# the first word of a passing check's line: every registered row's name, and the TF loops'
+_CHECK_NAMES = {name.removeprefix("check_") for name in nn_utils.__all__
+                if name.startswith("check_")} | {"check_evaluate", "check_fit"}
