@@ -25,7 +25,7 @@ from autograder import UsageError
 
 __all__ = ["course_config", "course_setting", "folder", "ignored", "students", "Markers",
            "course_root", "assignments_in", "choose", "notebook_names", "generate",
-           "markers"]
+           "markers", "gradebook_url", "alembic_on_path"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -44,6 +44,21 @@ def course_config(course: Path):
 def course_setting(course: Path, section: str, key: str, default):
     """A value from the course's nbgrader_config.py (e.g. Execute.timeout), else ``default``."""
     return course_config(Path(course)).get(section, {}).get(key, default)
+
+
+def gradebook_url(course: Path) -> str:
+    """The course's gradebook: ``CourseDirectory.db_url``, else nbgrader's default,
+    ``gradebook.db`` in the course root."""
+    return (course_setting(course, "CourseDirectory", "db_url", None)
+            or f"sqlite:///{Path(course) / 'gradebook.db'}")
+
+
+def alembic_on_path() -> None:
+    """Put this interpreter's scripts folder on PATH: nbgrader migrates a new gradebook by
+    running the ``alembic`` script, which lives there even when the venv is not activated."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
 @functools.lru_cache(maxsize=8)
@@ -191,14 +206,8 @@ def generate(root: Path, assignment: str) -> str | None:
 
     Returns ``None`` on success, else the last line of nbgrader's error.
     """
-    # nbgrader migrates a new gradebook by running the ``alembic`` script,
-    # which lives beside this interpreter even when the venv is not activated.
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    alembic_on_path()
     from nbgrader.apps import NbGraderAPI
-
-    from autograder.course import course_config
     config = course_config(root).copy()
     config.CourseDirectory.root = str(root)
     # nbgrader reads some course files relative to the working directory (autotests.yml)

@@ -29,7 +29,15 @@ import nbformat
 
 from autograder import UsageError
 from autograder.assemble import assemble, notebook_from, notebook_text, preamble_source
-from autograder.course import course_config, course_setting, folder, ignored, markers
+from autograder.course import (
+    course_config,
+    course_root,
+    course_setting,
+    folder,
+    gradebook_url,
+    ignored,
+    markers,
+)
 from autograder.course import students as submitters
 from autograder.execute.kernels import close_fork_servers, fork_server
 from autograder.execute.payload import kill_running
@@ -94,9 +102,7 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
     since an isolated kernel's threads count too and TensorFlow sizes its pools by the
     cores).  ``isolation=False`` grades even where kernels cannot be isolated.
     """
-    course = Path(course).resolve()
-    if not course.is_dir():
-        raise UsageError(f"no such course directory: {course}")
+    course = course_root(course)
     sources, files = _sources(course, assignment)
     unisolated, _ = isolation_state(isolation, scheduler)
     isolation = isolation and not switched_off()
@@ -122,7 +128,7 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
             sha and (force or not _recorded(course, s, assignment, sha)) for s, sha in shas.items()):
         _warm_up(tuple(preload))
     store = Store(course, assignment, sources,  # nbgrader's own settings: formgrader agrees
-                  db_url=course_setting(course, "CourseDirectory", "db_url", None),
+                  db_url=gradebook_url(course),
                   course_id=course_setting(course, "CourseDirectory", "course_id",
                                            "default_course"),
                   late=_late_penalties(course))

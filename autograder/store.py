@@ -14,14 +14,13 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sys
 import warnings
 from pathlib import Path
 from typing import NamedTuple
 
 from autograder import UsageError
 from autograder.assemble import notebook_text
-from autograder.course import folder
+from autograder.course import alembic_on_path, folder, gradebook_url
 
 __all__ = ["read_records", "Store", "Standing", "submission_sha256", "read_record", "open_gradebook",
            "standings", "write_atomically", "write_grades", "CSV_COLUMNS", "utc_now"]
@@ -91,7 +90,7 @@ class Store:
     def __init__(self, course: Path, assignment: str, sources: dict, db_url: str | None = None,
                  course_id: str = "default_course", late=None):
         self.course, self.assignment = course, assignment
-        self.db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+        self.db_url = db_url or gradebook_url(course)
         self.gb = open_gradebook(self.db_url, course_id)
         self._register(sources)
         notebooks = self.gb.find_assignment(assignment).notebooks
@@ -269,9 +268,7 @@ class Store:
 def open_gradebook(db_url: str, course_id: str):
     """nbgrader's ``Gradebook`` at ``db_url`` (created, and migrated, when new)."""
     from nbgrader.api import Gradebook
-    bindir = os.path.dirname(sys.executable)  # nbgrader runs the `alembic` script from PATH
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    alembic_on_path()
     warnings.filterwarnings("ignore", module="nbgrader")  # SQLAlchemy notes on its models
     return Gradebook(db_url, course_id=course_id)
 
@@ -364,7 +361,6 @@ def _other_assignments(path: Path, assignments: set[str]) -> list[dict]:
 def read_records(root: Path, assignment: str) -> list[dict]:
     """Every readable result record of ``assignment`` in the autograded folders, by student."""
     from autograder.course import students
-    from autograder.store import read_record
     records = []
     for student in students(root, "autograded", assignment):
         record = read_record(root, student, assignment)

@@ -193,7 +193,7 @@ def test_longest_submissions_start_first():
     (["grade"], "assignment"),
     (["grade", "nope", "--workers", "two"], "invalid int"),
     (["frobnicate"], "invalid choice"),
-    (["--course", "/no/such/dir", "grade", "tiny"], "no such course directory"),
+    (["--course", "/no/such/dir", "grade", "tiny"], "course directory /no/such/dir does not exist"),
     (["--course", str(FIXTURES / "course"), "grade", "nope"], "no such assignment"),
     (["--course", str(FIXTURES / "course"), "grade", "tiny", "--memory", "lots"], "not a size"),
 ])

@@ -33,13 +33,10 @@ def add_arguments(parser) -> None:
 @command
 def main(*, course=".", assignments=None, format="csv") -> int:  # the CLI's word
     """Write ``grades.csv`` rows of ``assignments`` from the course's gradebook; 0 on success."""
-    from autograder.course import choose, course_setting
+    from autograder.course import choose, course_root, course_setting, gradebook_url
     from autograder.store import open_gradebook, write_grades
-    course = Path(course).resolve()
-    if not course.is_dir():
-        raise UsageError(f"no such course directory: {course}")
-    db_url = course_setting(course, "CourseDirectory", "db_url", None) \
-        or f"sqlite:///{course / 'gradebook.db'}"
+    course = course_root(course)
+    db_url = gradebook_url(course)
     if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).is_file():
         raise UsageError(f"no gradebook at {db_url[len('sqlite:///'):]}: grade first")
     gb = open_gradebook(db_url, course_setting(course, "CourseDirectory", "course_id",
