@@ -8,15 +8,13 @@ validation class (solution: full marks; untouched release: zero) all run there.
 """
 from __future__ import annotations
 
-import glob
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+from interpreters import python3_interpreters
 from nbgrader_course import copy_course
 from real_server import install_clone
 
@@ -26,14 +24,9 @@ ASSIGNMENTS = ("backprop_numpy", "gradient_tape")
 
 
 def _interpreter(version: tuple[int, int]) -> str | None:
-    """An interpreter of ``version`` on this machine (pyenv's or the system's), if any."""
-    name = "python%d.%d" % version
-    found = [f"/usr/bin/{name}", shutil.which(name),
-             *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version[0]}.{version[1]}.*/bin/{name}")))]
-    for path in (p for p in found if p and os.access(p, os.X_OK)):  # a pyenv shim may not run it
-        if subprocess.run([path, "-c", "import venv"], capture_output=True).returncode == 0:
-            return path
-    return None
+    """The newest interpreter of ``version`` on this machine, if any."""
+    found = [path for release, path in python3_interpreters() if release[:2] == version]
+    return found[-1] if found else None
 
 
 def test_the_teacher_side_installs_and_validates_a_release_on_the_newest_python():
