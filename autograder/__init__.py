@@ -4,12 +4,17 @@ The pipeline of one submission, in the order the tree lists it::
 
     pipeline.py      one class graded: prepare, execute, score, write (rows back, nothing printed)
     course.py        what nbgrader's config says: folders, settings, region markers
-    assemble.py      the graded notebook, rebuilt from source/ with the student's answers
+    protocol.py      what crosses the kernel boundary, named once: MIME type, plans file,
+                     reporter, records (writers for the kernel, readers for the judge),
+                     the preamble; cells.py: what assemble tells judge about a test cell
+    assemble/        the graded notebook, rebuilt from source/ with the student's answers;
+                     rewrite.py: the form of a test cell the kernel runs (asserts -> reports)
     execute/         run it: payload -> runners (threads or Dask) -> kernels (forked from
                      forkserver, isolated by sandbox, watched by procs and reaper)
     kernel_side.py   the only code the grading kernel runs for us: probes out, nothing judged
-    judge/           decide each test cell from what crossed the boundary: score.py,
-                     expect.py (asserts rewritten into reports) and expect_judge.py
+    judge/           decide each test cell from what crossed the boundary: score.py and
+                     expect_judge.py (the asserts' reports); assemble and judge meet only
+                     in protocol.py and cells.py (tests/test_layers.py lists the layers)
     reference/       the only code that computes answers (teacher side; hidden from kernels)
     store.py         gradebook (nbgrader's), records, grades.csv
     feedback/        what students and LMSs get: pages.py (HTML), render.py (pages rendered

@@ -1,33 +1,33 @@
 """What the grading kernel runs before the student's code: real Python, imported there.
 
-:func:`install` reads the inputs the grader chose for this submission (a plan
-per check and seed slot, written beside the notebook), deletes that file and
-makes every ``check_*`` call probe on them and send its observations out as
-display data.  It returns the reporter the rewritten test cells call
-(``__autograder_expect``, see :mod:`autograder.judge.expect`): each assert's values
-leave the kernel as data.  The kernel judges nothing and holds no expected
+:func:`install` (the function the preamble cell imports and calls, see
+:func:`autograder.protocol.preamble_source`) reads the inputs the grader chose for
+this submission (a plan per check and seed slot, written beside the notebook),
+deletes that file and makes every ``check_*`` call probe on them and send its
+observations out.  It returns the reporter the rewritten test cells call
+(:func:`expect_reporter`, see :mod:`autograder.assemble.rewrite`): each assert's
+values leave the kernel as data.  The kernel judges nothing and holds no expected
 values: the grader judges records and reports in its own process
-(``autograder.judge.score``).  Everything crosses the boundary through
-:mod:`nn_utils.wire`.
+(:mod:`autograder.judge`).  What crosses the boundary, and how, is
+:mod:`autograder.protocol`'s.
 """
 from __future__ import annotations
 
 import os
 
-__all__ = ["install", "expect_reporter", "PLANS_FILE"]
+from autograder.protocol import PLANS_FILE, expectation, observation
 
-#: where the grader puts this submission's plans, relative to the working copy
-PLANS_FILE = ".autograder-plans.json"
+__all__ = ["install", "expect_reporter"]
 
 
-def expect_reporter(mime: str):
+def expect_reporter():
     """``expect(site, leaves, message=None)``: evaluate each leaf of one assert and display
     the values (or the errors) for the grader.  What it uses is bound now, before any
     student code runs; a student who replaces it only loses the reports (and the points)."""
     from IPython.display import display
 
     from nn_utils import wire
-    generic, tag, dumps = __import__("numpy").generic, wire.tag, wire.dumps
+    generic, tag, report = __import__("numpy").generic, wire.tag, expectation
 
     def expect(site, leaves, message=None):
         values = []
@@ -44,11 +44,11 @@ def expect_reporter(mime: str):
                 text = str(message())[:500]
             except BaseException:  # an assert message that fails to format is no message
                 text = None
-        display({mime: dumps({"expect": site, "values": values, "message": text})}, raw=True)
+        display(report(site, values, text), raw=True)
     return expect
 
 
-def install(mime: str):
+def install():
     """Switch ``nn_utils`` to grading -- the grader's plans in, observations out -- and
     return the reporter of the rewritten test cells."""
     from IPython.display import display
@@ -65,8 +65,7 @@ def install(mime: str):
              for name, slots in plans.items()}
 
     def sink(name, seed, user_seed, observed):
-        record = {"check": name, "seed": seed, "user_seed": user_seed, "observed": observed}
-        display({mime: wire.dumps(record)}, raw=True)
+        display(observation(name, seed, user_seed, observed), raw=True)
 
     install_grading(plans, sink)
-    return expect_reporter(mime)
+    return expect_reporter()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from unittest import mock
 
-from autograder.assemble import MIME
-from autograder.judge.expect import rewrite
+from autograder.assemble.rewrite import rewrite
 from autograder.kernel_side import expect_reporter
+from autograder.protocol import REPORTER
 
 
 def reports(source: str, namespace: dict | None = None, stop_at: str | None = None) -> list:
@@ -22,7 +22,7 @@ def reports(source: str, namespace: dict | None = None, stop_at: str | None = No
 
     scope = dict(namespace or {})
     with mock.patch("IPython.display.display", display):
-        scope["__autograder_expect"] = expect_reporter(MIME)
+        scope[REPORTER] = expect_reporter()
     code = rewrite(source).kernel_source
     if stop_at is not None:
         code = code[:code.index(stop_at)]

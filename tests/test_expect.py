@@ -16,7 +16,7 @@ from expect_support import reports
 
 from autograder.assemble import MIME
 from autograder.assemble import TestCell as Cell
-from autograder.judge.expect import rewrite
+from autograder.assemble.rewrite import rewrite
 from autograder.judge.score import score_cell
 
 ROOT = Path(__file__).parent.parent

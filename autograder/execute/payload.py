@@ -22,10 +22,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograder.assemble import MIME, notebook_from, notebook_text
 from autograder.execute.kernels import fork_server, kernel_manager
 from autograder.execute.procs import kill_tree, members, process_table, usage
 from autograder.execute.sandbox import isolate
+from autograder.protocol import MIME, notebook_from, notebook_text
 
 __all__ = ["error_outcome", "execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
 

@@ -22,7 +22,7 @@ import re
 
 import nbformat
 
-from autograder.assemble import MIME
+from autograder.protocol import MIME
 
 __all__ = ["feedback_html", "typeset_math"]
 

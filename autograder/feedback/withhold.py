@@ -19,7 +19,7 @@ import json
 
 import nbformat
 
-from autograder.judge.expect import rewrite
+from autograder.assemble.rewrite import rewrite
 
 __all__ = ["hidden_snippets", "withhold", "MIN_LINE"]
 

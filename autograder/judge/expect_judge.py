@@ -1,4 +1,4 @@
-"""The grader's side of :mod:`autograder.judge.expect`: decode the kernel's reports, judge the sites.
+"""The grader's side of :mod:`autograder.assemble.rewrite`: decode the kernel's reports, judge the sites.
 
 Nothing here trusts the kernel: reports are plain data (no pickle), every
 expression is evaluated with the grader's own numpy and a few pure builtins, and
@@ -11,14 +11,11 @@ import builtins
 
 import numpy as np
 
-from autograder.judge.expect import _MODULES, _SAFE_BUILTINS, DONE, Site
+from autograder.cells import SAFE_BUILTINS, SAFE_MODULES, Site
+from autograder.protocol import DONE
 from nn_utils import wire
 
-__all__ = ["is_expectation", "judge", "partial_points", "trailing_value"]
-
-def is_expectation(text) -> bool:
-    """True for a report of :func:`autograder.kernel_side.expect_reporter` (not a check record)."""
-    return isinstance(text, str) and text.startswith('{"expect"')
+__all__ = ["judge", "partial_points", "trailing_value"]
 
 
 class _LeafError(Exception):
@@ -31,8 +28,8 @@ def _scope(values: list) -> dict:
         if "value" in entry:
             return entry["value"]
         raise _LeafError(str(entry.get("error", "no value was reported")))
-    safe = {name: getattr(builtins, name) for name in _SAFE_BUILTINS}
-    return {"__builtins__": safe, **_MODULES, "__v": leaf}
+    safe = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
+    return {"__builtins__": safe, **SAFE_MODULES, "__v": leaf}
 
 
 def _check_site(site: Site, report: dict) -> str | None:

@@ -11,9 +11,9 @@ last expression is partial credit) except that stderr never zeroes a cell.
 """
 from __future__ import annotations
 
-from autograder.assemble import ANY_SEED, MIME, TestCell, expected_checks
-from autograder.judge.expect_judge import is_expectation, judge, partial_points, trailing_value
-from autograder.kernel_side import PLANS_FILE
+from autograder.cells import ANY_SEED, TestCell, expected_checks
+from autograder.judge.expect_judge import judge, partial_points, trailing_value
+from autograder.protocol import PLANS_FILE, expectations, observations
 
 __all__ = ["score_cell", "expected_seed", "unanswered", "checks_called", "grading_plans"]
 
@@ -41,16 +41,6 @@ def grading_plans(names: list[str], nonce: str) -> dict:
     plans = {name: {str(slot): reference.plan(name, grading_seed(name, slot, nonce))
                     for slot in range(GRADING_SLOTS)} for name in names}
     return {PLANS_FILE: wire.dumps(plans).encode()}
-
-
-def _records(outputs: list) -> list:
-    found = []
-    for out in outputs:
-        if out.get("output_type") in ("display_data", "execute_result"):
-            text = (out.get("data") or {}).get(MIME)
-            if text is not None and not is_expectation(text):
-                found.append(text)
-    return found
 
 
 def _first_error(outputs: list) -> str | None:
@@ -101,7 +91,7 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
         entry["ok"] = error is None
         entry["message"] = error
     else:
-        judged = [_judge(text, nonce) for text in _records(outputs)]
+        judged = [_judge(text, nonce) for text in observations(outputs)]
         failure = next((v for _, _, v in judged if not v["ok"]), None)
         missing = [(name, seed) for name, seed in test.checks if not any(
             got == name and v["ok"] and (seed == ANY_SEED or user == seed)
@@ -120,8 +110,7 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
     # the cell's asserts, judged here; a cell of check_* calls alone is judged by its records
     points = float(max_points)
     if entry["ok"] and test.expects is not None and (test.expects or not test.checks):
-        texts = [(o.get("data") or {}).get(MIME) for o in outputs
-                 if is_expectation((o.get("data") or {}).get(MIME))]
+        texts = expectations(outputs)
         reason = judge(test.expects, texts)
         if reason:
             entry.update(ok=False, message=reason)

@@ -5,39 +5,28 @@ Only the student's answers are taken from a submission (solution cells, matched 
 ``source/`` -- hidden tests included, markers removed -- in the source's order, with
 the source's points and metadata; tags, kernelspec and anything else the student
 controls are dropped.  Each test cell also records which ``check_*`` calls it makes
-(parsed with ``ast``) so the trusted side knows what observations to expect.
+(parsed with ``ast``, :mod:`autograder.cells`) so the trusted side knows what
+observations to expect, and the form the kernel runs, its asserts turned into
+reports (:mod:`.rewrite`).  What the kernel is sent and sends back is
+:mod:`autograder.protocol`'s; ``MIME``, ``TestCell``, ``ANY_SEED``,
+``expected_checks``, ``notebook_text`` and ``notebook_from`` are re-exported here for
+the grader's other stages.
 """
 from __future__ import annotations
 
-import ast
 import functools
 from dataclasses import dataclass, field
 
 import nbformat
 
+from autograder import kernel_side, protocol
+from autograder.assemble.rewrite import rewrite
+from autograder.cells import ANY_SEED, TestCell, expected_checks
 from autograder.course import Markers, markers
-from autograder.judge.expect import rewrite
+from autograder.protocol import MIME, notebook_from, notebook_text
 
 __all__ = ["ANY_SEED", "MIME", "TestCell", "Assembled", "assemble", "expected_checks",
            "release_view", "preamble_source", "notebook_text", "notebook_from"]
-
-MIME = "application/x-nn-utils-observation"
-ANY_SEED = "any"
-
-
-@dataclass(frozen=True)
-class TestCell:
-    """One graded cell: where it sits in the graded notebook and what it must show."""
-
-    notebook: str
-    grade_id: str
-    index: int                       # position in the graded notebook (preamble excluded)
-    max_points: float
-    checks: tuple = ()               # ((check name, literal seed | None | ANY_SEED), ...)
-    manual: bool = False             # a person grades it: answers to write, tasks
-    task: bool = False               # a task cell (nbgrader leaves its grade alone)
-    expects: tuple | None = None     # assert sites judged in the grader (see _expect)
-    kernel_source: str | None = None  # what the kernel runs instead of the source
 
 
 @dataclass
@@ -60,89 +49,6 @@ def release_view(cell, marks: Markers | None = None) -> str:
     return _released(cell.source, cell.cell_type == "code", marks or markers())
 
 
-def _python(source: str) -> ast.AST | None:
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-        source = TransformerManager().transform_cell(source)
-    except Exception:  # fall back to the raw text
-        pass
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        return None
-
-
-def _literal_values(node: ast.AST):
-    """The values a loop iterates over, when the source spells them out (else None)."""
-    try:
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                and node.func.id == "range" and not node.keywords):
-            values = list(range(*[ast.literal_eval(a) for a in node.args]))
-        else:
-            values = list(ast.literal_eval(node))
-    except (ValueError, TypeError, SyntaxError):
-        return None
-    return values if len(values) <= 1000 else None
-
-
-def _seed(node, env: dict):
-    if node is None:
-        return None
-    if isinstance(node, ast.Name) and node.id in env:
-        value = env[node.id]
-    else:
-        try:
-            value = ast.literal_eval(node)
-        except ValueError:
-            return ANY_SEED
-    return value if value is None or isinstance(value, int) else ANY_SEED
-
-
-def _check_calls(node: ast.AST, env: dict):
-    if (isinstance(node, ast.For) and isinstance(node.target, ast.Name)
-            and (values := _literal_values(node.iter)) is not None):
-        for value in values:  # unroll: each iteration is one expected call
-            for child in node.body:
-                yield from _check_calls(child, {**env, node.target.id: value})
-        return
-    if isinstance(node, ast.Call):
-        func = node.func
-        name = func.id if isinstance(func, ast.Name) else (
-            func.attr if isinstance(func, ast.Attribute) else "")
-        if name.startswith("check_") and len(name) > len("check_"):
-            seed_node = next((k.value for k in node.keywords if k.arg == "seed"),
-                             node.args[1] if len(node.args) > 1 else None)
-            yield name[len("check_"):], _seed(seed_node, env)
-    for child in ast.iter_child_nodes(node):
-        yield from _check_calls(child, env)
-
-
-@functools.lru_cache(maxsize=4096)
-def expected_checks(source: str) -> tuple:
-    """``((name, seed), ...)`` for every ``check_NAME(obj, seed=...)`` call in ``source``.
-
-    ``seed`` is the literal seed (loops over literal values are unrolled), ``None``
-    when the call passes none, or ``ANY_SEED`` when it is computed.
-    """
-    tree = _python(source)
-    return tuple(dict.fromkeys(_check_calls(tree, {}))) if tree is not None else ()
-
-
-def notebook_text(nb) -> str:
-    """``nb`` as nbformat writes it, without validating it again.
-
-    For notebooks the grader built or that came back from its own executor:
-    ``nbformat.writes`` only logs what validation finds, and validating every copy
-    of every notebook was a tenth of the grader's CPU.
-    """
-    return nbformat.v4.writes(nb)
-
-
-def notebook_from(text: str):
-    """A notebook written by :func:`notebook_text`, read back without validating it again."""
-    return nbformat.reader.reads(text)
-
-
 # What follows from a source cell alone is the same for every submission: computed once.
 @functools.lru_cache(maxsize=4096)
 def _without_markers(source: str, marks: Markers) -> str:
@@ -160,10 +66,8 @@ def _released(source: str, code: bool, marks: Markers) -> str:
 
 
 def preamble_source() -> str:
-    """Code run before the student's: sends each check's observations out as display data."""
-    return ("from autograder.kernel_side import install as __autograder_install\n"
-            f"__autograder_expect = __autograder_install({MIME!r})\n"
-            "del __autograder_install\n")
+    """The graded notebook's first cell: the kernel side of the protocol switched on."""
+    return protocol.preamble_source(kernel_side.install)
 
 
 def _new_cell(kind: str, source: str):

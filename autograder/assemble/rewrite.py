@@ -1,4 +1,4 @@
-"""Plain-assert test cells judged in the grader: the kernel only reports values.
+"""Plain-assert test cells judged in the grader: the kernel runs a form that only reports values.
 
 A test cell such as ``assert abs(square(x) - x ** 2) < 1e-12`` would normally be
 decided inside the kernel, where the student's earlier cells can patch numpy,
@@ -17,7 +17,9 @@ code in that kernel too.  So the verdict moves out of the kernel instead:
   tuples, lists, sets, dicts; other objects only as their ``repr``).  Constants,
   tolerances and reference values that the cell spells out never reach the kernel.
 * The grader decodes the values (no pickle) and evaluates the rest of the
-  expression with the real numpy and builtins (:mod:`autograder.judge.expect_judge`).
+  expression with the real numpy and builtins (:mod:`autograder.judge.expect_judge`;
+  the sites are :class:`autograder.cells.Site`, the reporter's name and the end
+  marker :mod:`autograder.protocol`'s).
   An object whose ``__eq__`` always says yes, a patched ``np.allclose`` or ``abs``:
   none of them crosses the boundary.
 * A cell earns its points only if every assert that runs unconditionally (at the
@@ -46,36 +48,16 @@ import math
 import tokenize
 from dataclasses import dataclass
 
-import numpy as np
+from autograder.cells import SAFE_BUILTINS, SAFE_MODULES, Site
+from autograder.protocol import DONE, REPORTER
 
-__all__ = ["Site", "Rewritten", "rewrite", "DONE"]
+__all__ = ["Rewritten", "rewrite"]
 
-DONE = -1                       # the site id of the end-of-cell marker
-_FUNC = "__autograder_expect"
-_SAFE_BUILTINS = ("abs", "all", "any", "bool", "complex", "dict", "divmod", "enumerate", "float",
-                  "frozenset", "int", "len", "list", "max", "min", "pow", "range", "reversed",
-                  "round", "set", "sorted", "str", "sum", "tuple", "zip")
-_MODULES = {"np": np, "numpy": np, "math": math}
 _IDENTITY = (ast.Is, ast.IsNot)
 _KERNEL_ONLY = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp,
                 ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Starred)
 _NOT_CODE = (tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
              tokenize.ENDMARKER)
-
-
-@dataclass(frozen=True)
-class Site:
-    """One assert of a test cell: the trusted part of its expression, and what it needs."""
-
-    site: int
-    expression: str         # Python over ``__v(i)`` (leaf i), evaluated in the grader
-    leaves: int
-    kind: str               # "assert": must be true; "call": must not raise; "value": the
-                            # cell's last expression, whose value may give partial credit
-    required: bool          # runs whenever the cell runs to its end
-    hidden: bool            # from a hidden test: its source is never shown
-    text: str = ""          # the assert as written (visible tests only), for feedback
-    times: int = 1          # reports due when required (top-level loops over literal cases)
 
 
 @dataclass(frozen=True)
@@ -93,7 +75,7 @@ def _trusted_names(tree: ast.AST) -> set:
                  if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
     assigned |= {n.name for n in ast.walk(tree)
                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    return (set(_SAFE_BUILTINS) | set(_MODULES)) - assigned
+    return (set(SAFE_BUILTINS) | set(SAFE_MODULES)) - assigned
 
 
 class _Splitter:
@@ -189,7 +171,7 @@ class _Rewriter(ast.NodeTransformer):
         self.owners.append(self.owner)
         def lam(body):
             return ast.Lambda(ast.arguments([], [], None, [], [], None, []), body)
-        call = ast.Call(ast.Name(_FUNC, ast.Load()), [
+        call = ast.Call(ast.Name(REPORTER, ast.Load()), [
             ast.Constant(site.site), ast.List([lam(leaf) for leaf in splitter.leaves], ast.Load()),
             lam(message) if message is not None else ast.Constant(None)], [])
         return ast.copy_location(ast.Expr(call), node)
@@ -307,6 +289,6 @@ def rewrite(source: str, marks=None) -> Rewritten | None:
     body = list(tree.body)  # as written: a helper called by the last expression counts as called
     if tree.body and tree.body[-1] is last and _displays(last, python):
         tree.body[-1] = rewriter._site(last, last.value, "value", None)
-    tree.body.append(ast.Expr(ast.Call(ast.Name(_FUNC, ast.Load()),
+    tree.body.append(ast.Expr(ast.Call(ast.Name(REPORTER, ast.Load()),
                                        [ast.Constant(DONE), ast.List([], ast.Load())], [])))
     return Rewritten(ast.unparse(ast.fix_missing_locations(tree)) + "\n", rewriter.finish(body))
