@@ -31,6 +31,7 @@ if sys.version_info < (3, 10):
 
 from . import checks as _checks  # noqa: F401  (registers every row)
 from .engine import CheckFailed, Verdict, gradient_check, numerical_gradient, rel_error, wire
+from .engine.report import public_name as _public_name
 from .engine.runner import checks as _registered
 from .engine.runner import run_check as _run_check
 
@@ -40,15 +41,15 @@ def _check_function(name: str, doc: str):
     def check(student, seed=None):
         __tracebackhide__ = True
         _run_check(name, student, seed)
-    check.__name__ = check.__qualname__ = f"check_{name}"
+    check.__name__ = check.__qualname__ = _public_name(name)
     check.__doc__ = doc
     check.__module__ = __name__
     return check
 
 
 for _name, _check in _registered().items():
-    globals()[f"check_{_name}"] = _check_function(_name, _check.doc)
+    globals()[_public_name(_name)] = _check_function(_name, _check.doc)
 
 __all__ = ["CheckFailed", "Verdict",
-           *(f"check_{name}" for name in _registered()),
+           *(_public_name(name) for name in _registered()),
            "numerical_gradient", "rel_error", "gradient_check", "wire"]

@@ -43,7 +43,7 @@ def test_plausible_layer_bug_fails_with_a_readable_message(name, cls, fragment, 
         if bug:
             assert result.bug == bug, result.message
     message = result.message
-    assert message.startswith(f"{name}: ") and "hint:" in message, message
+    assert message.startswith(f"check_{name}: ") and "hint:" in message, message
     assert len(message.splitlines()) <= 6 and len(message) < 600, message
     assert "Traceback" not in message and "nn_utils" not in message
 
@@ -186,7 +186,7 @@ def test_students_debug_prints_show_once_not_for_every_probe_call(capsys):
     nn_utils.check_affine(Chatty())
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "forward called with (13, 7)"
-    assert len(lines) == 2 and lines[1].startswith("affine: "), lines
+    assert len(lines) == 2 and lines[1].startswith("check_affine: "), lines
 
 
 def test_sgd_reaching_the_parameters_through_the_layers_passes():
@@ -224,7 +224,7 @@ def test_notebook_traceback_hides_the_checkers_frames():
     done = subprocess.run([sys.executable, "-c", _IPYTHON_CELL], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=120)
     shown = done.stdout
-    assert "CheckFailed: affine: d_weight must have shape" in shown, shown + done.stderr
+    assert "CheckFailed: check_affine: d_weight must have shape" in shown, shown + done.stderr
     assert "run_check" not in shown and "__init__.py" not in shown, shown
     assert len(shown.strip().splitlines()) <= 16, shown
 

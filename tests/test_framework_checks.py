@@ -28,7 +28,7 @@ def test_correct_styles_pass_over_many_seeds(name, student, capsys):
     for seed in SEEDS:
         CHECKERS[name](student, seed=seed)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == len(SEEDS) and all(line.startswith(f"{name}: ") for line in lines)
+    assert len(lines) == len(SEEDS) and all(line.startswith(f"check_{name}: ") for line in lines)
 
 
 @pytest.mark.parametrize("bug", BUGGY, ids=_ids)
@@ -47,7 +47,7 @@ def test_failure_message_is_short_and_shows_no_checker_internals(bug):
         CHECKERS[bug.check](bug.student)
     message = str(info.value)
     assert info.value.__suppress_context__ and info.value.__cause__ is None
-    assert message.startswith(f"{bug.check}: ") and "hint:" in message
+    assert message.startswith(f"check_{bug.check}: ") and "hint:" in message
     assert len(message.splitlines()) <= 6 and len(message) < 700
     assert "Traceback" not in message and "nn_utils/" not in message
 

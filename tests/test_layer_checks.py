@@ -38,7 +38,7 @@ def test_correct_styles_pass_over_many_seeds(name, cls, capsys):
     lines = [line for line in capsys.readouterr().out.strip().splitlines()
              if not line.startswith("  note:")]
     assert len(lines) == len(SEEDS)
-    assert all(line.startswith(f"{name}: ") for line in lines)
+    assert all(line.startswith(f"check_{name}: ") for line in lines)
 
 
 @pytest.mark.parametrize("name,cls,bug,fragment", BUGGY,
@@ -56,7 +56,7 @@ def test_failure_message_is_short_and_has_no_checker_traceback(name, cls):
     exc = failure(name, cls())
     message = str(exc)
     assert exc.__suppress_context__ and exc.__cause__ is None
-    assert message.startswith(f"{name}: ")
+    assert message.startswith(f"check_{name}: ")
     assert len(message.splitlines()) <= 6 and len(message) < 600
     assert "Traceback" not in message and "nn_utils/" not in message
 
@@ -275,7 +275,7 @@ def test_the_handouts_cross_entropy_passes_with_a_note(capsys):
     for seed in (0, 1, 2, 3):
         nn_utils.check_cross_entropy(CEHandoutIgnoresDOut(), seed=seed)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 8 and all(line.startswith("cross_entropy: ") for line in lines[::2])
+    assert len(lines) == 8 and all(line.startswith("check_cross_entropy: ") for line in lines[::2])
     assert all("ignores d_out" in line and "composable" in line for line in lines[1::2])
     correct = verdict("cross_entropy", CEStable(), 0)
     assert correct.ok and "note" not in correct.message

@@ -41,14 +41,14 @@ def test_the_students_check_passes_at_every_published_seed(name, capsys):
     for seed in (0, 1, 2, 3):
         check(CORRECT[name][0], seed=seed)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 4 and all(line.startswith(f"{name}: ") for line in lines)
+    assert len(lines) == 4 and all(line.startswith(f"check_{name}: ") for line in lines)
 
 
 @pytest.mark.parametrize("name,cls,bug,fragment,always", BUGGY, ids=_IDS)
 def test_the_students_check_names_the_bug_at_seed_0(name, cls, bug, fragment, always):
     with pytest.raises(nn_utils.CheckFailed) as info:
         getattr(nn_utils, f"check_{name}")(cls, seed=0)
-    assert fragment in str(info.value) and str(info.value).startswith(f"{name}: ")
+    assert fragment in str(info.value) and str(info.value).startswith(f"check_{name}: ")
 
 
 def test_every_row_has_correct_styles_and_bugs():

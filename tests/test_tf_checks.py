@@ -152,7 +152,7 @@ def test_judges_run_without_tensorflow():
                                     {"cases": [None] * 4}])
 def test_malformed_record_is_a_failed_verdict(name, record):
     verdict = teacher.judge_record(name, 0, record)
-    assert not verdict.ok and verdict.bug == "bad_record"
+    assert not verdict.ok and verdict.bug == "malformed_observation"
 
 
 def test_a_model_broken_by_the_student_is_a_verdict_not_a_crash():

@@ -14,12 +14,12 @@ exercise's answer.
   ``GRADING_SLOTS`` (``runner``);
 * the shared probe and judge of a layer row: :func:`probe_layer`,
   :func:`judge_layer`, ``MUTATION_HINT``; helpers for probes: :func:`call`,
-  :func:`as_array`, :func:`describe_error`, :func:`snapshot`, :func:`mutated`
+  :func:`as_array`, :func:`describe_error`, :func:`mutated`
   (``layer_probe``, ``layer_judge``, ``probe``);
 * fingerprints shared by every row: ``GENERIC``, :func:`context`, :func:`match`
   (``fingerprints``);
 * verdicts and messages: :class:`Verdict`, :class:`CheckFailed`, :func:`passed`,
-  :func:`failed`, :func:`unreadable`, :func:`fmt` (``report``);
+  :func:`failed`, :func:`unreadable`, :func:`fmt`, :func:`public_name` (``report``);
 * numerical gradients: :func:`rel_error`, :func:`numerical_gradient`,
   :func:`gradient_check`, the directional-derivative helpers (``numeric``);
 * the published cases: :func:`published`, :func:`published_seeds`,
@@ -42,8 +42,8 @@ from .numeric import (
                       rel_error,
                       sample_indices,
 )
-from .probe import as_array, call, describe_error, mutated, snapshot
-from .report import CheckFailed, Verdict, failed, fmt, passed, unreadable
+from .probe import as_array, call, describe_error, mutated
+from .report import CheckFailed, Verdict, failed, fmt, passed, public_name, unreadable
 from .runner import (
                       GRADING_SLOTS,
                       Check,
@@ -75,8 +75,8 @@ __all__ = [
     "GENERIC", "context", "match", "MUTATION_HINT", "judge_layer", "probe_layer",
     "GradientReport", "directional_derivative", "directional_from_values", "directional_steps",
     "directional_tolerance", "gradient_check", "numerical_gradient", "rel_error",
-    "sample_indices", "as_array", "call", "describe_error", "mutated", "snapshot",
-    "CheckFailed", "Verdict", "failed", "fmt", "passed", "unreadable",
+    "sample_indices", "as_array", "call", "describe_error", "mutated",
+    "CheckFailed", "Verdict", "failed", "fmt", "passed", "public_name", "unreadable",
     "GRADING_SLOTS", "Check", "checks", "get_check", "grading_seed", "grading_slot",
     "install_grading", "judge_with", "register", "run_check",
     "LINEAR", "SAMPLERS", "SMOOTH", "Arg", "Fingerprint", "LayerSpec", "Step", "Variant",

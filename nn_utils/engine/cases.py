@@ -12,6 +12,7 @@ import functools
 import os
 
 from . import wire
+from .report import public_name
 
 __all__ = ["published", "published_seeds", "UnpublishedSeed", "CASES_DIR"]
 
@@ -30,7 +31,7 @@ def _load(name: str) -> dict:
         with open(path, encoding="utf-8") as fh:
             return wire.loads(fh.read())
     except FileNotFoundError:
-        raise UnpublishedSeed(f"check_{name}: this copy of nn_utils holds no cases for it "
+        raise UnpublishedSeed(f"{public_name(name)}: this copy of nn_utils holds no cases for it "
                               f"(missing {path}); ask your teacher for a complete one") from None
 
 
@@ -46,7 +47,7 @@ def published(name: str, seed: int) -> tuple[dict, dict]:
     key = str(int(seed)) if isinstance(seed, int) or str(seed).isdigit() else None
     if key not in cases:
         seeds = ", ".join(str(s) for s in published_seeds(name))
-        raise UnpublishedSeed(f"check_{name}: seed={seed!r} is not one of the published "
+        raise UnpublishedSeed(f"{public_name(name)}: seed={seed!r} is not one of the published "
                               f"seeds ({seeds}); leave seed out or pick one of them") from None
     case = cases[key]
     return case["plan"], case["expected"]

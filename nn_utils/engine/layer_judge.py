@@ -19,7 +19,7 @@ import numpy as np
 
 from .fingerprints import GENERIC, context, match
 from .numeric import directional_from_values, directional_tolerance, rel_error
-from .report import Verdict, failed, passed
+from .report import Verdict, failed, passed, public_name
 
 __all__ = ["judge_layer", "MUTATION_HINT"]
 
@@ -39,7 +39,7 @@ def _error_hint(spec, plan, error, method):
     if "object is not callable" in error and " (line " not in error:
         # the check's own call of the student's object: an instance was passed for a class
         return (f"pass the class itself, not an object made from it: "
-                f"nn_utils.check_{spec.name}(YourClass)")
+                f"nn_utils.{public_name(spec.name)}(YourClass)")
     if _SHAPE_ERROR.search(error.split(" (line ")[0]):
         return f"the shapes do not fit; here: {_shapes_text(plan, method == 'backward')}"
     return f"try your {method} on a small example; the line above is yours"

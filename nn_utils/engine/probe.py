@@ -6,7 +6,7 @@ import traceback
 
 import numpy as np
 
-__all__ = ["call", "describe_error", "as_array", "snapshot", "mutated"]
+__all__ = ["call", "describe_error", "as_array", "mutated"]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -70,11 +70,6 @@ def as_array(value):
         # np.longdouble: more precise than any reference here; float64 travels the wire
         return arr.astype(np.float64), f"{type(value).__name__} {arr.dtype} {arr.shape}"
     return arr.copy(), f"{type(value).__name__} {arr.dtype} {arr.shape}"
-
-
-def snapshot(*arrays):
-    """Copies of the caller's arrays, to detect mutation after a call."""
-    return [np.array(a, copy=True) for a in arrays]
 
 
 def mutated(before, after) -> list[int]:

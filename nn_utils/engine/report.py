@@ -5,7 +5,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CheckFailed", "Verdict", "passed", "failed", "unreadable", "fmt"]
+__all__ = ["CheckFailed", "Verdict", "passed", "failed", "unreadable", "fmt", "public_name"]
+
+
+def public_name(check: str) -> str:
+    """How every message names a check: as the student typed it, ``check_<row name>``."""
+    return f"check_{check}"
 
 
 class CheckFailed(AssertionError):
@@ -21,8 +26,10 @@ class CheckFailed(AssertionError):
 class Verdict:
     """The judge's decision: plain data, so it can cross a process boundary.
 
-    ``bug`` names the most likely mistake (a fingerprint id such as
-    ``"transposed_d_weight"``) so the grader can count bugs across a class.
+    ``check`` is the row's name in the registry (``"affine"``); ``message`` names it as
+    the student called it (``check_affine: ...``).  ``bug`` names the most likely
+    mistake (a fingerprint id such as ``"transposed_d_weight"``) so the grader can
+    count bugs across a class.
     """
 
     check: str
@@ -44,14 +51,14 @@ class Verdict:
 
 
 def passed(check: str, what: str) -> Verdict:
-    """A success verdict: one line, e.g. ``check_affine: all 9 checks passed``."""
-    return Verdict(check, True, f"{check}: {what}")
+    """A success verdict of row ``check``: one line, e.g. ``check_affine: all 9 checks passed``."""
+    return Verdict(check, True, f"{public_name(check)}: {what}")
 
 
 def failed(check: str, what: str, *, where: str | None = None,
            expected=None, got=None, hint: str | None = None,
            bug: str | None = None) -> Verdict:
-    """A failure verdict in the shared template.
+    """A failure verdict of row ``check`` in the shared template.
 
     what     -- one sentence: what is wrong
     where    -- which array / which index / which call
@@ -59,7 +66,7 @@ def failed(check: str, what: str, *, where: str | None = None,
     got      -- the student's value
     hint     -- the most likely bug, in words a beginner understands
     """
-    lines = [f"{check}: {what}"]
+    lines = [f"{public_name(check)}: {what}"]
     if where:
         lines.append(f"  where:    {where}")
     if expected is not None or got is not None:

@@ -23,7 +23,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
-from .report import Verdict, unreadable
+from .report import Verdict, public_name, unreadable
 
 __all__ = ["Check", "register", "get_check", "checks", "run_check", "judge_with", "grading_seed",
            "grading_slot", "install_grading", "GRADING_SLOTS"]
@@ -102,6 +102,7 @@ def grading_seed(name: str, user_seed: int | None, nonce: str) -> int:
 
 # What reading observations of the wrong shape raises; they come from student code,
 # so a judge that trips over them gives a failed verdict, not a crash of the grader.
+# The one guard: every judge is called through judge_with (locally and by the grader).
 _UNREADABLE = (KeyError, TypeError, ValueError, IndexError, AttributeError)
 
 
@@ -116,12 +117,12 @@ def judge_with(check: Check, plan: dict, observed: dict, expected: dict) -> Verd
 def _graded(check: Check, student, seed) -> None:
     plans = _grading["plans"].get(check.name)
     if plans is None:
-        print(f"check_{check.name}: not graded in this assignment (nothing recorded)")
+        print(f"{public_name(check.name)}: not graded in this assignment (nothing recorded)")
         return
     plan = plans[grading_slot(check.name, seed)]
     observed = check.probe(student, plan)
     _grading["sink"](check.name, plan["seed"], seed, observed)
-    print(f"check_{check.name}: ran on the grader's inputs; the grader judges the result")
+    print(f"{public_name(check.name)}: ran on the grader's inputs; the grader judges the result")
 
 
 def run_check(name: str, student, seed: int | None = None) -> None:
