@@ -235,10 +235,26 @@ class ReadyClient(AsyncKernelClient):
 
 
 class _KernelManager(AsyncKernelManager):
-    """AsyncKernelManager that sees a killed kernel gone within 10 ms (it polls every 100 ms)."""
+    """AsyncKernelManager that sees a killed kernel gone within 10 ms (it polls every 100 ms),
+    and lets a sandbox wrap a fresh kernel's start (:attr:`launcher`)."""
+
+    # (argv, Popen keywords) -> (argv, Popen keywords): a sandbox's command prefix, uid and
+    # standard error (see autograder.execute.sandbox); None: the kernel starts as it is
+    launcher = None
 
     async def _async_wait(self, pollinterval: float = 0.1) -> None:
         await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        if self.launcher is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        kernel_cmd, kw = self.launcher(list(kernel_cmd), dict(kw))
+        try:
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+        finally:  # the kernel holds its own copy of a stream the launcher opened
+            for stream in (kw.get("stdout"), kw.get("stderr")):
+                if hasattr(stream, "close"):
+                    stream.close()
 
 
 class _OneSpec(KernelSpecManager):

@@ -24,7 +24,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from autograder.execute.kernels import fork_server, kernel_manager
 from autograder.execute.procs import kill_tree, members, process_table, usage
-from autograder.execute.sandbox import isolate
+from autograder.execute.sandbox import forks, isolate
 from autograder.protocol import MIME, notebook_from, notebook_text
 
 __all__ = ["error_outcome", "execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
@@ -189,9 +189,11 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
 
 async def _run_kernel(nb, workdir: str, env: dict, payload: dict, budget: float,
                       stderr_file: str) -> tuple[str, str]:
-    server = fork_server(tuple(payload["preload"])) if payload.get("fork", True) else None
+    fork = payload.get("fork", True) and forks(payload.get("sandbox"))  # bubblewrap boots fresh
+    server = fork_server(tuple(payload["preload"])) if fork else None
     limits = {**(payload.get("limits") or {}), "stderr": stderr_file}
-    km = isolate(kernel_manager, server, limits, workdir, required=payload.get("isolation", True))
+    km = isolate(kernel_manager, server, limits, workdir, required=payload.get("isolation", True),
+                 sandbox=payload.get("sandbox"))
     client = _BoundedClient(
         nb, km=km, timeout=payload["timeout"], startup_timeout=payload.get("startup_timeout", 120),
         allow_errors=True, interrupt_on_timeout=True, record_timing=True, skip_cells_with_tag="",

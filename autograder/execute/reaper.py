@@ -1,19 +1,22 @@
 """The two small processes around a kernel isolated in a user namespace (run as a script).
 
-    python -S -E _reaper.py PID
+    python -S -E reaper.py PID
 
-A kernel isolated without root lives in a PID namespace of its own: the process
-the grader started (the *relay*, outside the namespace) forks the namespace's
-pid 1 (the *init*), which sets up the view and forks the kernel (pid 2).  Both
-then exec this script, a fresh interpreter that shares no memory with the fork
-server, so the memory watch counts them as a few MiB.  Each waits for its
-children (the init also reaps orphans the submission leaves), ignores SIGINT
-(interrupts reach the kernel through the process group), passes SIGTERM on,
-and exits as ``PID`` did.  When the init exits, Linux kills whatever is left
-in the namespace.
+Used by the ``namespaces`` sandbox when the grader is not root
+(:func:`autograder.execute.sandbox.namespaces._fork_and_reap`).  Such a kernel
+lives in a PID namespace of its own.  The process the grader launched (the
+*relay*, still outside the namespace after ``unshare``) forks the namespace's
+pid 1 (the *init*), which builds the kernel's view and forks the kernel (pid
+2).  Both then exec this script: a fresh interpreter that shares no memory with
+the fork server, so the memory watch counts each as a few MiB.  Each waits for
+its children (the init also reaps the orphans the submission leaves), ignores
+SIGINT (interrupts reach the kernel through its process group), passes SIGTERM
+on to ``PID``, and exits as ``PID`` did, so the grader sees the kernel's exit
+status.  When the init exits, Linux kills whatever is left in the namespace.
 
 The init cannot die of a signal it sends itself, so it exits with 128 + the
-signal; the relay, which can, turns that back into the signal.
+signal; the relay, which can, turns that back into the signal.  The
+``bubblewrap`` sandbox needs neither: ``bwrap`` is its own relay and init.
 """
 import os
 import resource

@@ -1,4 +1,4 @@
-"""Isolation of grading kernels: an unprivileged user, a private filesystem view, no network.
+"""The ``namespaces`` sandbox: the kernel process isolates itself (unshare, bind mounts, chroot).
 
 A submission is untrusted code; the course directory next to it holds the solutions,
 the hidden tests, the gradebook and every other student's work.  When the grader runs
@@ -29,8 +29,9 @@ server or booted fresh -- isolates itself in :func:`enter` before it runs anythi
 Everything is done in the forked child, so the fork server keeps its pre-imported
 modules and the speed-up survives (the set-up costs a few milliseconds per kernel).
 Without root (or without namespaces) kernels run unisolated: :func:`sandbox_status`
-says why, and the grader prints one warning line.  ``AUTOGRADER_ISOLATION=off``
-switches isolation off on purpose (debugging a course).
+says why, and the grader prints one warning line.  What is bound, hidden and
+writable is the grader's :class:`~autograder.execute.sandbox.policy.Policy`;
+:data:`SANDBOX` is this mechanism behind :class:`autograder.execute.sandbox.Sandbox`.
 """
 from __future__ import annotations
 
@@ -42,13 +43,14 @@ import shutil
 import signal
 import sys
 import tempfile
-import weakref
 
-__all__ = ["UID_BASE", "enter", "isolate", "kernel_uid", "sandbox_mode", "sandbox_status",
-           "switched_off"]
+from autograder.execute import procs
+from autograder.execute.sandbox.policy import WORKDIR_SIZE, Policy, hidden_paths, package_paths
+from autograder.execute.sandbox.policy import readable_paths as _readable_paths
+
+__all__ = ["SANDBOX", "UID_BASE", "enter", "kernel_uid", "sandbox_mode", "sandbox_status"]
 
 UID_BASE = 1_700_000_000            # far above any login or container user
-WORKDIR_SIZE = os.environ.get("AUTOGRADER_WORKDIR_SIZE", "1g")  # tmpfs cap of a working copy
 _CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
 _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWIPC = 0x10000000, 0x20000000, 0x08000000
 _PR_CAPBSET_DROP, _CAP_VERSION_3 = 24, 0x20080522
@@ -58,14 +60,8 @@ _KEPT_FLAGS = (os.ST_RDONLY | os.ST_NOSUID | os.ST_NODEV | os.ST_NOEXEC | os.ST_
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
-_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/sys")
 _DEVICES = ("null", "zero", "full", "random", "urandom")
-_PACKAGES = ("nn_utils", "autograder")
-# what of those packages the kernel must not see: the teacher's reference maths, the
-# published expected values (a kernel probes; the grader judges) and the demo class's
-# bug table, which quotes lines of the solutions
-_HIDDEN = (("autograder", "reference"), ("nn_utils", "cases"), ("autograder", "demo_class.py"))
-_REAPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reaper.py")
+_REAPER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reaper.py")
 _status: tuple[bool, str] | None = None
 
 
@@ -86,18 +82,11 @@ def _mount(source, target, fstype, flags, data=None) -> None:
                          enc(data)), f"mount {target}")
 
 
-def switched_off() -> bool:
-    """Whether ``AUTOGRADER_ISOLATION=off`` asks for no isolation (as ``--no-isolation``)."""
-    return os.environ.get("AUTOGRADER_ISOLATION", "").lower() in ("0", "off", "no", "false")
-
-
 def sandbox_status() -> tuple[bool, str]:
-    """(True, "") when kernels will be isolated here, else (False, one line saying why)."""
+    """(True, "") when kernels can be isolated this way here, else (False, one line saying why)."""
     global _status
     if _status is None:
-        if switched_off():
-            _status = (False, "switched off by AUTOGRADER_ISOLATION")
-        elif not sys.platform.startswith("linux"):
+        if not sys.platform.startswith("linux"):
             _status = (False, "kernel isolation needs Linux namespaces")
         else:
             _status = _probe()
@@ -134,7 +123,7 @@ def _probe() -> tuple[bool, str]:
         with open(connection, "w", encoding="utf-8") as fh:
             fh.write("{}")
         spec = {"workdir": workdir, "rundir": rundir, "paths": _readable_paths(),
-                "hidden": _hidden_paths()}
+                "hidden": hidden_paths()}
         reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -168,66 +157,6 @@ def _probe() -> tuple[bool, str]:
 def kernel_uid(pid: int) -> int:
     """The uid (and gid) a kernel with this pid runs as."""
     return UID_BASE + pid % (1 << 20)
-
-
-def isolate(make_manager, server, limits: dict, workdir: str, required: bool = True):
-    """``make_manager(server, limits)`` for a kernel in ``workdir``, isolated.
-
-    Adds the sandbox spec to the limits and switches the kernel's transport to ZMQ
-    ``ipc`` in a socket directory of its own, removed with the kernel manager.
-    Where no isolation is possible this raises, unless ``required`` is false (the
-    grader's ``--no-isolation``): a Dask worker decides for itself.
-    """
-    isolated, why = sandbox_status()
-    if not isolated and required:
-        raise RuntimeError(f"this machine cannot isolate submissions ({why}); "
-                           "autograder grade --no-isolation runs them unisolated")
-    if not isolated:
-        return make_manager(server, limits)
-    rundir = tempfile.mkdtemp(prefix="agk-")   # short: Unix socket paths are limited
-    spec = {"workdir": os.path.realpath(workdir), "rundir": rundir, "paths": _readable_paths(),
-            "hidden": _hidden_paths(), "processes": limits.get("processes")}
-    km = make_manager(server, {**limits, "sandbox": spec})
-    km.transport, km.ip = "ipc", os.path.join(rundir, "k")
-    # called by the executor when the kernel is done; at the latest when km is collected
-    km.remove_rundir = weakref.finalize(km, shutil.rmtree, rundir, True)
-    return km
-
-
-def _readable_paths() -> list[str]:
-    """Directories the kernel may read: system, interpreter, site-packages, our packages."""
-    paths = [p for p in _SYSTEM if os.path.lexists(p)]
-    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
-        paths += [prefix, os.path.realpath(prefix)]
-    paths += [p for p in sys.path if "-packages" in p and os.path.isdir(p)]
-    return sorted({*paths, *_package_paths()})
-
-
-def _package_paths() -> list[str]:
-    """The folders of ``nn_utils`` and ``autograder`` as this process imported them."""
-    paths = []
-    for name in _PACKAGES:
-        module = sys.modules.get(name)
-        if module is None:
-            try:
-                module = __import__(name)
-            except ImportError:
-                continue
-        for folder in getattr(module, "__path__", []):
-            paths += [folder, os.path.realpath(folder)]
-    return paths
-
-
-def _hidden_paths() -> list[str]:
-    """Folders and files inside the readable packages that the kernel sees empty."""
-    paths = []
-    for package, name in _HIDDEN:
-        module = sys.modules.get(package) or __import__(package)
-        for base in getattr(module, "__path__", []):
-            for path in {os.path.join(base, name), os.path.join(os.path.realpath(base), name)}:
-                if os.path.exists(path):
-                    paths.append(path)
-    return sorted(set(paths))
 
 
 def _cover(root: str, path: str, rundir: str) -> None:
@@ -292,7 +221,7 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
     bound: list[str] = []
     # the grader names what it imports; this process adds the folders of the packages
     # it runs itself (the reaper script among them), wherever they were imported from
-    paths = {*spec["paths"], *_package_paths()}
+    paths = {*spec["paths"], *package_paths()}
     for path in sorted({p for p in paths if os.path.lexists(p)}, key=len):
         if path in ("/", "/tmp") or any(path.startswith(b + "/") for b in bound):
             continue  # already visible through a bound parent
@@ -318,7 +247,8 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
     # the working copy: a copy on a size-capped tmpfs, so a submission cannot fill the disk
     target = root + spec["workdir"]
     _mkdirs(target)
-    _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=0755,size={WORKDIR_SIZE}")
+    size = spec.get("workdir_size", WORKDIR_SIZE)
+    _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=0755,size={size}")
     shutil.copytree(spec["workdir"], target, symlinks=True, dirs_exist_ok=True)
     _chown_tree(target, uid)
     # the skeleton read-only: in a user namespace the kernel owns these tmpfs folders
@@ -329,7 +259,7 @@ def _build_root(spec: dict, root: str, uid: int) -> None:
 def enter(spec: dict | None, connection_file: str) -> str:
     """Isolate this freshly forked kernel process; return its connection file.
 
-    ``spec`` is what :func:`isolate` put in the limits (None: do nothing).  Never
+    ``spec`` is what :meth:`Namespaces.prepare` made (None: do nothing).  Never
     returns half-isolated: any failure raises, and the caller exits.  As root the
     kernel becomes a uid of its own; otherwise a user namespace gives it the same
     view (see :func:`_enter_user_namespace`).
@@ -429,3 +359,32 @@ def _drop_capabilities() -> None:
         held = [line.split()[1] for line in fh if line.startswith(("CapEff", "CapPrm", "CapBnd"))]
     if any(int(mask, 16) for mask in held):
         raise OSError("could not drop the namespace's capabilities")
+
+
+class Namespaces:
+    """Today's mechanism behind :class:`autograder.execute.sandbox.Sandbox`."""
+
+    name, forks, interrupt = "namespaces", True, "signal"
+
+    def available(self) -> tuple[bool, str]:
+        return sandbox_status()
+
+    def prepare(self, policy: Policy) -> dict:
+        return {"kind": self.name, "workdir": policy.workdir, "rundir": policy.rundir,
+                "paths": list(policy.readable), "hidden": list(policy.hidden),
+                "processes": policy.processes, "workdir_size": policy.workdir_size}
+
+    def launcher(self, spec: dict):
+        return None   # a fresh kernel enters the same way as a forked one, in its own process
+
+    def enter(self, spec: dict, connection_file: str) -> str:
+        return enter(spec, connection_file)
+
+    def members(self, pid: int) -> set[int]:
+        return procs.members(pid)   # the grader sees the namespaces' processes under host pids
+
+    def teardown(self, spec: dict) -> None:
+        pass   # the kernel's mounts die with its mount namespace; the caller removes the rundir
+
+
+SANDBOX = Namespaces()
