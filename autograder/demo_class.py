@@ -21,6 +21,7 @@ from pathlib import Path
 
 from autograder import UsageError
 from autograder.course import generate, markers, notebook_names
+from autograder.record import Result, Status
 
 __all__ = ["DEMO_ASSIGNMENTS", "expected_outcome", "roster", "build_class", "Bug", "BUGS",
            "BROKEN", "BuildError", "bugs_for", "solution_notebook", "build_submission", "kinds_for"]
@@ -218,22 +219,21 @@ DEMO_ASSIGNMENTS = {"backprop_numpy": 30, "gradient_tape": 10}
 _MARK = ".autograder-demo"  # only a folder carrying this mark is ever deleted
 
 
-_STATUS = {"malformed": "malformed", "infinite_loop": "timeout",
-           "kernel_crash": "kernel-died", "missing": "missing"}
+_STATUS = {"malformed": Status.MALFORMED, "infinite_loop": Status.TIMEOUT,
+           "kernel_crash": Status.KERNEL_DIED, "missing": Status.MISSING}
 
 
-def expected_outcome(kind: str, record: dict | None) -> str | None:
+def expected_outcome(kind: str, record: Result | None) -> str | None:
     """None when a ``kind`` submission got the outcome it should, else what is wrong."""
     if record is None:
         return "no result record"
-    status, score, top = record.get("status"), record.get("score") or 0, record.get("max_score")
+    status, score, top = record.status, record.score or 0, record.max_score
     if kind in _STATUS:
-        return None if status == _STATUS[kind] else f"status {status}, expected {_STATUS[kind]}"
-    if status != "ok":
+        return None if status is _STATUS[kind] else f"status {status}, expected {_STATUS[kind]}"
+    if status is not Status.OK:
         return f"status {status}, expected ok"
     # answers graded by hand score 0 until a teacher grades them: full marks means the rest
-    auto_top = (top or 0) - sum(t.get("max_points") or 0 for t in record.get("tests", [])
-                                if t.get("manual"))
+    auto_top = top - sum(t.max_points for t in record.tests if t.manual)
     if kind == "solution" and abs(score - auto_top) > 1e-9:
         return f"score {score:g}/{top:g}, expected {auto_top:g} (full marks on every autograded test)"
     if kind == "blank" and score != 0:

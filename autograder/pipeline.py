@@ -45,6 +45,7 @@ from autograder.execute.runners import connect, error_outcome, run_dask, run_loc
 from autograder.execute.sandbox import sandbox_status, switched_off
 from autograder.feedback.render import Renderer, page_job, render_pages
 from autograder.judge.score import checks_called, grading_plans, score_cell, unanswered
+from autograder.record import Outcome, Result, Status
 from autograder.store import Store, read_record, submission_sha256, utc_now
 
 __all__ = ["Batch", "grade_class", "isolation_state", "longest_first", "RETRIES",
@@ -67,22 +68,22 @@ RETRIES, DEFAULT_TIMEOUT = _RETRIES, _DEFAULT_TIMEOUT
 class Batch:
     """What one grading run did: every row of the class, and which were graded now."""
 
-    rows: list = field(default_factory=list)      # one result per student, graded now or before
-    graded: list = field(default_factory=list)    # the results of this run
+    rows: list[Result] = field(default_factory=list)    # one per student, graded now or before
+    graded: list[Result] = field(default_factory=list)  # the results of this run
     csv_path: Path | None = None
     seconds: float = 0.0
 
     @property
     def errors(self) -> int:
         """Submissions the grader failed to grade (after its retries): no score at all."""
-        return sum(r["status"] == "error" for r in self.graded)
+        return sum(not r.status.scored for r in self.graded)
 
 
-def isolation_state(isolation: bool, scheduler) -> tuple[bool, str]:
+def isolation_state(isolation: bool, scheduler, sandbox: str | None = None) -> tuple[bool, str]:
     """(student code runs unisolated, why); a :class:`UsageError` where it would have to and
     ``isolation`` asks not to (Dask workers decide for themselves)."""
     isolation = isolation and not switched_off()
-    isolated, why = sandbox_status()
+    isolated, why = sandbox_status(sandbox)
     if isolation and not isolated and not scheduler:
         raise UsageError(f"cannot isolate submissions here: {why}; run as root or where user "
                          "namespaces are allowed, or pass --no-isolation to run student code "
@@ -93,18 +94,19 @@ def isolation_state(isolation: bool, scheduler) -> tuple[bool, str]:
 def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, timeout=None,
                 submission_timeout=600.0, memory: int | None = 4 * 1024 ** 3, processes=None,
                 force=False, students=None, progress=True, fork=True,
-                isolation=True) -> Batch:
+                isolation=True, sandbox=None) -> Batch:
     """Grade ``assignment``: gradebook, autograded/, feedback/, records and grades.csv.
 
     ``timeout`` is per cell (None: the course's ``Execute.timeout``), ``submission_timeout``
     per submission, ``memory`` the cap per submission in bytes (None: no cap),
     ``processes`` the most processes a submission may run at once (None: 64 + 3 per core,
     since an isolated kernel's threads count too and TensorFlow sizes its pools by the
-    cores).  ``isolation=False`` grades even where kernels cannot be isolated.
+    cores).  ``isolation=False`` grades even where kernels cannot be isolated.  ``sandbox``
+    names how kernels are isolated (``namespaces``, ``bubblewrap``; None: the default here).
     """
     course = course_root(course)
     sources, files = _sources(course, assignment)
-    unisolated, _ = isolation_state(isolation, scheduler)
+    unisolated, _ = isolation_state(isolation, scheduler, sandbox)
     isolation = isolation and not switched_off()
     found = submitters(course, "submitted", assignment)
     wanted = sorted(set(students)) if students else found
@@ -119,7 +121,7 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
                 "threads": None if scheduler else max(1, (os.cpu_count() or 1) // workers),
                 "submission_timeout": float(submission_timeout),
                 "startup_timeout": float(course_setting(course, "Execute", "startup_timeout", 120)),
-                "fork": bool(fork), "preload": preload,
+                "fork": bool(fork), "preload": preload, "sandbox": sandbox,
                 "limits": {"memory": memory, "processes": processes, "core": 0}}
     client = connect(scheduler) if scheduler else None
     where = {s: folder(course, "submitted", s, assignment) for s in wanted}
@@ -144,14 +146,14 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
                 batch.rows.append(read_record(course, student, assignment))
                 continue
             todo.append(student)
-        todo = longest_first(todo, {s: (read_record(course, s, assignment) or {}).get("duration_s")
-                                    for s in todo},
+        todo = longest_first(todo, {s: getattr(read_record(course, s, assignment), "duration_s",
+                                               None) for s in todo},
                              {s: _code_size(where[s]) for s in todo})
         prepare = functools.partial(_prepare, course, assignment, sources=sources, files=files,
                                     settings=settings, checks=checks_called(sources.values()))
         batch.graded = _grade(course, assignment, todo, prepare, store, workers, client, progress)
         batch.rows += batch.graded
-        batch.csv_path = store.write_csv(sorted(set(found) | {r["student"] for r in batch.rows}))
+        batch.csv_path = store.write_csv(sorted(set(found) | {r.student for r in batch.rows}))
     finally:
         store.close()
         if client is not None:
@@ -271,10 +273,10 @@ def _prepare(course, assignment, student, *, sources, files, settings,
     return payload, info
 
 
-def _scored(student, assignment, outcome, payload, info, store) -> tuple[dict, dict]:
+def _scored(student, assignment, outcome: Outcome, payload, info, store) -> tuple[Result, dict]:
     tests, executed = [], {}
     for name, asm in info["assembled"].items():
-        text = outcome["notebooks"].get(name)
+        text = outcome.notebooks.get(name)
         nb = notebook_from(text) if text else None
         cells = nb.cells[1:] if nb else None
         if nb:
@@ -291,18 +293,16 @@ def _scored(student, assignment, outcome, payload, info, store) -> tuple[dict, d
                     name, asm.notebook.cells[test.index]):
                 entry = unanswered(entry)
             tests.append(entry)
-    status, detail = outcome["status"], outcome["detail"]
-    if info["problems"] and status in ("ok", "missing"):
-        kind = "malformed" if "malformed" in info["problems"].values() else "missing"
-        status = kind
+    status, detail = outcome.status, outcome.detail
+    if info["problems"] and status in (Status.OK, Status.MISSING):
+        status = Status.MALFORMED if "malformed" in info["problems"].values() else Status.MISSING
         detail = "; ".join(f"{n}.ipynb is {p}" for n, p in sorted(info["problems"].items()))
-    max_score = sum(t["max_points"] for t in tests) if tests else store.total_points()
-    result = {"student": student, "assignment": assignment, "status": status, "detail": detail,
-              # the grader failed, not the student: no score at all rather than a zero
-              "score": None if status == "error" else round(sum(t["points"] for t in tests), 6),
-              "max_score": round(max_score, 6),
-              "duration_s": outcome["duration_s"], "submission_sha256": info["sha"],
-              "graded_at": utc_now(), "tests": tests}
+    max_score = sum(t.max_points for t in tests) if tests else store.total_points()
+    result = Result(student, assignment, status, detail,
+                    # the grader failed, not the student: no score at all rather than a zero
+                    score=round(sum(t.points for t in tests), 6) if status.scored else None,
+                    max_score=round(max_score, 6), duration_s=outcome.duration_s,
+                    submission_sha256=info["sha"], graded_at=utc_now(), tests=tuple(tests))
     return result, executed
 
 
@@ -356,8 +356,8 @@ def _late_penalties(course: Path):
 
 def _recorded(course: Path, student: str, assignment: str, sha: str) -> bool:
     """True when the submission's record matches ``sha`` (the gradebook is asked later)."""
-    record = read_record(course, student, assignment) or {}
-    return record.get("submission_sha256") == sha and record.get("status") != "error"
+    record = read_record(course, student, assignment)
+    return record is not None and record.submission_sha256 == sha and record.status.scored
 
 
 def _warm_up(preload: tuple[str, ...]) -> None:
@@ -416,13 +416,14 @@ class _Pages:
         self.course, self.assignment, self.store = course, assignment, store
         self.renderer, self.limit = renderer, limit
         self.waiting: dict = {}    # future -> (result, executed, info, job)
+        self.saved: dict = {}      # student -> the result as recorded
 
     def add(self, result, executed, info) -> None:
         """Render (then save) one final result; an error scored nothing and has no pages."""
-        if result["status"] == "error":
-            self.store.save(result, executed, info["timestamp"])
+        if not result.status.scored:
+            self.saved[result.student] = self.store.save(result, executed, info["timestamp"])
             return
-        job = page_job(result["student"], self.assignment, result, executed, info["assembled"])
+        job = page_job(result.student, self.assignment, result, executed, info["assembled"])
         self.waiting[self.renderer.submit(job)] = (result, executed, info, job)
         if len(self.waiting) >= self.limit:  # the renderers fell behind: wait for the oldest
             self._save(next(iter(self.waiting)))
@@ -439,14 +440,16 @@ class _Pages:
         try:
             done = future.result()
         except Exception as exc:  # a renderer lost (killed, a worker gone): render here
-            self.store.note(result["student"], f"feedback rendered by the grader "
+            self.store.note(result.student, f"feedback rendered by the grader "
                             f"({type(exc).__name__}: {exc})")
             done = render_pages(job)
-        _write_feedback(self.course, result["student"], self.assignment, done["pages"])
-        self.store.save(result, {**executed, **done["notebooks"]}, info["timestamp"])
+        _write_feedback(self.course, result.student, self.assignment, done["pages"])
+        self.saved[result.student] = self.store.save(
+            result, {**executed, **done["notebooks"]}, info["timestamp"])
 
 
-def _grade(course, assignment, students, prepare, store, workers, client, progress) -> list[dict]:
+def _grade(course, assignment, students, prepare, store, workers, client,
+           progress) -> list[Result]:
     from tqdm import tqdm
     feed = _Feed(students, prepare)
     renderer = Renderer(client)
@@ -460,34 +463,34 @@ def _grade(course, assignment, students, prepare, store, workers, client, progre
         for payload, outcome in stream:
             student, attempt = payload["key"], payload.get("attempt", 0)
             info = feed.infos[student]
-            if outcome.get("stderr"):  # a kernel that died: what it said on its way out
+            if outcome.stderr:  # a kernel that died: what it said on its way out
                 store.note(student, "the kernel's error output:\n"
-                           + textwrap.indent(outcome["stderr"].rstrip(), "    | ", lambda line: True))
+                           + textwrap.indent(outcome.stderr.rstrip(), "    | ", lambda line: True))
             try:
                 result, executed = _scored(student, assignment, outcome, payload, info, store)
             except Exception as exc:  # one row with status 'error', not a crash
                 result, executed = _scored(student, assignment, error_outcome(student, exc),
                                           payload, info, store)
-            if result["status"] == "error" and attempt < _RETRIES:
+            if not result.status.scored and attempt < _RETRIES:
                 # the grader's fault, not the student's: again, in a kernel of its own
-                store.note(student, f"attempt {attempt + 1} failed ({result['detail']}); retrying")
+                store.note(student, f"attempt {attempt + 1} failed ({result.detail}); retrying")
                 feed.retries.append({**payload, "attempt": attempt + 1, "fork": False})
                 bar.set_postfix_str(f"{student}: retrying", refresh=False)
                 pages.settle()
                 continue
             del feed.infos[student]
             pages.add(result, executed, info)  # saved once its pages are written
-            rows.append(result)
-            bar.set_postfix_str(f"{student}: {result['status']}", refresh=False)
+            rows.append(student)
+            bar.set_postfix_str(f"{student}: {result.status}", refresh=False)
             bar.update(1)
         for student, exc in feed.failed:
             info = {"assembled": {}, "problems": {}, "sha": "", "timestamp": None}
             result, _ = _scored(student, assignment, error_outcome(student, exc), {}, info, store)
             pages.add(result, {}, info)
-            rows.append(result)
+            rows.append(student)
             bar.update(1)
         pages.settle(wait=True)
     finally:
         bar.close()
         renderer.close()
-    return rows
+    return [pages.saved[student] for student in rows]

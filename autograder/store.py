@@ -21,8 +21,10 @@ from typing import NamedTuple
 from autograder import UsageError
 from autograder.assemble import notebook_text
 from autograder.course import alembic_on_path, folder, gradebook_url
+from autograder.record import Result, Status
 
-__all__ = ["read_records", "Store", "Standing", "submission_sha256", "read_record", "open_gradebook",
+__all__ = ["read_records", "Store", "Standing", "submission_sha256", "read_record", "write_record",
+           "open_gradebook",
            "standings", "write_atomically", "write_grades", "CSV_COLUMNS", "utc_now"]
 
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
@@ -65,15 +67,21 @@ def _atomic_write(path: Path, text: str) -> None:
     write_atomically(path, lambda fh: fh.write(text))
 
 
-def read_record(course: Path, student: str, assignment: str) -> dict | None:
-    """The result record of one submission, or None when it is missing or unreadable."""
+def read_record(course: Path, student: str, assignment: str) -> Result | None:
+    """The result record of one submission, or None when it is missing or not a record."""
     path = folder(course, "autograded", student, assignment) / RECORD
     try:
         with open(path, encoding="utf-8") as fh:
-            record = json.load(fh)
+            data = json.load(fh)
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) else None
+    return Result.from_json(data, student=student, assignment=assignment)
+
+
+def write_record(course: Path, result: Result) -> None:
+    """Write ``result`` as its submission's record, atomically (see :func:`read_record`)."""
+    out = folder(course, "autograded", result.student, result.assignment)
+    _atomic_write(out / RECORD, json.dumps(result.to_json(), indent=1))
 
 
 class _Saved(NamedTuple):
@@ -139,7 +147,7 @@ class Store:
         """True when this exact submission already has a record and a gradebook row."""
         from nbgrader.api import MissingEntry
         record = read_record(self.course, student, self.assignment)
-        if not record or record.get("submission_sha256") != sha or record.get("status") == "error":
+        if not record or record.submission_sha256 != sha or not record.status.scored:
             return False
         try:
             self.gb.find_submission(self.assignment, student)
@@ -181,31 +189,34 @@ class Store:
         self.log.write(f"{utc_now()} {self.assignment} {student} {message}\n")
         self.log.flush()
 
-    def save(self, result: dict, notebooks: dict, timestamp: str | None) -> None:
+    def save(self, result: Result, notebooks: dict, timestamp: str | None) -> Result:
         """Commit one submission's grades, then its notebooks and record, then log it.
 
         ``notebooks``: name -> executed notebook, or its JSON text already written out.
+        Returns the result as recorded (with nbgrader's late penalty).
 
         A result with status ``error`` (the grader failed, not the student) leaves the
         gradebook as it was: it has no score to give, and a zero would be published.
         """
-        if result["status"] != "error":
-            self._grades(result, timestamp)
-        out = folder(self.course, "autograded", result["student"], self.assignment)
+        if result.status.scored:
+            result = result.replace(late_submission_penalty=self._grades(result, timestamp))
+        out = folder(self.course, "autograded", result.student, self.assignment)
         for name, nb in notebooks.items():
             _atomic_write(out / f"{name}.ipynb", nb if isinstance(nb, str) else notebook_text(nb))
         if timestamp:
             _atomic_write(out / "timestamp.txt", timestamp)
-        _atomic_write(out / RECORD, json.dumps(result, indent=1))
-        detail = f"  {result['detail']}" if result["detail"] else ""
-        score = "-" if result["score"] is None else f"{result['score']:g}"
-        self.note(result["student"], f"{result['status']} {score}/{result['max_score']:g} "
-                  f"{result['duration_s']:.1f}s{detail}")
+        write_record(self.course, result)
+        detail = f"  {result.detail}" if result.detail else ""
+        score = "-" if result.score is None else f"{result.score:g}"
+        self.note(result.student, f"{result.status} {score}/{result.max_score:g} "
+                  f"{result.duration_s:.1f}s{detail}")
+        return result
 
-    def _grades(self, result: dict, timestamp: str | None) -> None:
-        """The submission's rows in nbgrader's gradebook: scores, manual flags, late penalty."""
+    def _grades(self, result: Result, timestamp: str | None) -> float:
+        """The submission's rows in nbgrader's gradebook: scores, manual flags, late penalty
+        (returned: the sum of the notebooks')."""
         from nbgrader.api import MissingEntry
-        student = result["student"]
+        student = result.student
         self.gb.update_or_create_student(student)
         try:
             submission = self.gb.find_submission(self.assignment, student)
@@ -214,18 +225,18 @@ class Store:
         if timestamp:
             from nbgrader.utils import parse_utc
             submission.timestamp = parse_utc(timestamp)
-        by_cell = {(t["notebook"], t["grade_id"]): t for t in result["tests"]}
+        by_cell = {(t.notebook, t.grade_id): t for t in result.tests}
         for nb in submission.notebooks:
             for grade in nb.grades:
                 test = by_cell.get((nb.name, grade.name))
-                if test is None or test.get("needs_manual_grade", False) is None:
+                if test is None or test.needs_manual_grade is None:
                     continue  # a task, or a cell not in source/: nbgrader leaves it alone
-                grade.auto_score = test.get("auto_score", test["points"])
+                grade.auto_score = test.auto_score
                 # nbgrader's rule: a person looks again at what a person graded before
                 grade.needs_manual_grade = (grade.manual_score is not None
                                             or grade.auto_score is None)
         self.gb.db.commit()
-        result["late_submission_penalty"] = self._late_penalties(submission, student)
+        return self._late_penalties(submission, student)
 
     def _late_penalties(self, submission, student: str) -> float:
         """Each notebook's late penalty, as ``nbgrader autograde`` sets it; returns their sum.
@@ -279,7 +290,7 @@ class Standing(NamedTuple):
     student: str
     who: object          # nbgrader's Student, or None
     submission: object   # nbgrader's SubmittedAssignment, or None: nothing submitted
-    record: dict         # the grader's result record ({} when there is none)
+    record: Result | None  # the grader's result record (None when there is none)
     raw: float | None    # nbgrader's score (manual grades included); None: the grader failed
     penalty: float | None
     score: float | None  # raw less the late penalty, never below 0
@@ -296,7 +307,7 @@ def standings(gb, course: Path, assignment: str, students=()) -> list[Standing]:
     from nbgrader.api import MissingEntry
     out = []
     for student in sorted(set(students) | {s.id for s in gb.students}):
-        record = read_record(course, student, assignment) or {}
+        record = read_record(course, student, assignment)
         try:
             who = gb.find_student(student)
         except MissingEntry:
@@ -307,8 +318,9 @@ def standings(gb, course: Path, assignment: str, students=()) -> list[Standing]:
             sub = None
         raw = float(sub.score) if sub is not None else 0.0
         penalty = float(sub.late_submission_penalty or 0.0) if sub is not None else 0.0
-        status = record.get("status") or ("graded" if sub is not None else "missing")
-        if status == "error":
+        status = record.status if record is not None else (
+            Status.GRADED if sub is not None else Status.MISSING)
+        if not status.scored:
             raw = penalty = None
         out.append(Standing(student, who, sub, record, raw, penalty,
                             None if raw is None else max(raw - penalty, 0.0), status))
@@ -358,13 +370,9 @@ def _other_assignments(path: Path, assignments: set[str]) -> list[dict]:
         return []
 
 
-def read_records(root: Path, assignment: str) -> list[dict]:
+def read_records(root: Path, assignment: str) -> list[Result]:
     """Every readable result record of ``assignment`` in the autograded folders, by student."""
     from autograder.course import students
-    records = []
-    for student in students(root, "autograded", assignment):
-        record = read_record(root, student, assignment)
-        if record is not None:  # a half-written or foreign file is not a result
-            record.setdefault("student", student)
-            records.append(record)
-    return records
+    records = (read_record(root, student, assignment)
+               for student in students(root, "autograded", assignment))
+    return [r for r in records if r is not None]  # a half-written or foreign file is no result

@@ -11,6 +11,7 @@ import pytest
 from autograder import demo_class as _students
 from autograder.commands import demo
 from autograder.course import markers
+from autograder.record import Result
 from autograder.store import read_records
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,9 +104,9 @@ def test_roster_has_every_kind_then_solutions():
     ("solution", {"status": "ok", "score": 4, "max_score": 5}, False),
     # a hand-graded answer scores 0 until a teacher grades it: the solution still has full marks
     ("solution", {"status": "ok", "score": 3, "max_score": 5, "tests": [
-        {"max_points": 3, "manual": False}, {"max_points": 2, "manual": True}]}, True),
+        {"grade_id": "a", "max_points": 3}, {"grade_id": "b", "max_points": 2, "manual": True}]}, True),
     ("solution", {"status": "ok", "score": 2, "max_score": 5, "tests": [
-        {"max_points": 3, "manual": False}, {"max_points": 2, "manual": True}]}, False),
+        {"grade_id": "a", "max_points": 3}, {"grade_id": "b", "max_points": 2, "manual": True}]}, False),
     ("blank", {"status": "ok", "score": 0, "max_score": 5}, True),
     ("blank", {"status": "kernel-died", "score": 0, "max_score": 5}, False),
     ("bug:x", {"status": "ok", "score": 3, "max_score": 5}, True),
@@ -115,6 +116,7 @@ def test_roster_has_every_kind_then_solutions():
     ("missing", None, False),
 ])
 def test_expected_outcome(kind, record, ok):
+    record = Result.from_json(record, student="s", assignment="a")
     assert (_students.expected_outcome(kind, record) is None) == ok
 
 
@@ -142,10 +144,10 @@ def test_demo_small_class_end_to_end(tmp_path, capsys, monkeypatch):
     with open(dest / "roster.csv", newline="") as handle:
         roster = {row["student"]: row["kind"] for row in csv.DictReader(handle)}
     assert roster == {f"s0{i}": kind for i, kind in enumerate(kinds, 1)}
-    records = {r["student"]: r for r in read_records(dest, "tiny")}
+    records = {r.student: r for r in read_records(dest, "tiny")}
     for student, kind in roster.items():
         assert _students.expected_outcome(kind, records.get(student)) is None, (kind, records[student])
-    bugs = {t["bug"] for t in records["s03"]["tests"] if t.get("bug")}
+    bugs = {t.bug for t in records["s03"].tests if t.bug}
     assert bugs, "the checker should name the bug in the result record"
     with open(dest / "grades.csv", newline="") as handle:
         assert {row["student_id"] for row in csv.DictReader(handle)} == set(roster)

@@ -59,7 +59,7 @@ def _lying_numpy():
 
 def test_a_correct_answer_passes_and_reports_every_assert():
     outputs = reports(SQUARE_TEST, {"np": np, "square": _square})
-    assert _score(outputs)["points"] == 2.0
+    assert _score(outputs).points == 2.0
     assert len(outputs) == 1 + 1 + 2 + 1 + 1   # four asserts (one in a loop of two) and the end
 
 
@@ -72,20 +72,20 @@ def test_a_correct_answer_passes_and_reports_every_assert():
 ])
 def test_wrong_answers_fail_whatever_the_kernel_did(namespace, why):
     entry = _score(reports(SQUARE_TEST, namespace))
-    assert entry["points"] == 0.0 and entry["message"].startswith("AssertionError"), why
+    assert entry.points == 0.0 and entry.message.startswith("AssertionError"), why
 
 
 def test_dropped_skipped_or_forged_reports_fail():
     good = reports(SQUARE_TEST, {"np": np, "square": _square})
-    assert _score([])["message"] == "the test cell did not run to its end"
-    assert _score(good[:2] + good[-1:])["message"] == "some of this cell's tests did not run"
+    assert _score([]).message == "the test cell did not run to its end"
+    assert _score(good[:2] + good[-1:]).message == "some of this cell's tests did not run"
     crashed = reports(SQUARE_TEST, {"np": np, "square": _square}, stop_at="for _x")
-    assert _score(crashed)["points"] == 0.0
+    assert _score(crashed).points == 0.0
     forged = {"output_type": "display_data",
               "data": {MIME: '{"expect": 99, "values": [], "message": null}'}}
-    assert _score(good[:-1] + [forged] + good[-1:])["message"] == "unexpected test report"
+    assert _score(good[:-1] + [forged] + good[-1:]).message == "unexpected test report"
     garbage = {"output_type": "display_data", "data": {MIME: '{"expect": 0, "values": 5}'}}
-    assert _score([garbage] + good)["points"] == 0.0
+    assert _score([garbage] + good).points == 0.0
 
 
 def test_hidden_expected_values_never_reach_the_kernel_nor_the_feedback():
@@ -93,7 +93,7 @@ def test_hidden_expected_values_never_reach_the_kernel_nor_the_feedback():
     assert "1e-12" not in kernel and "[0.0, 1.0, 4.0]" not in kernel and "hidden-marker" not in kernel
     wrong_hidden = reports(SQUARE_TEST, {"np": np, "square": lambda x: x * abs(x) if isinstance(
         x, float) else x * x})
-    message = _score(wrong_hidden)["message"]
+    message = _score(wrong_hidden).message
     assert message == "AssertionError: square must handle negative numbers"
     sites = rewrite(SQUARE_TEST).sites
     assert [s.hidden for s in sites] == [False, False, True, True]
@@ -107,9 +107,9 @@ def test_structure_checks_and_tuples_survive_the_wire():
               "assert [v > 0 for v in x.ravel()] == [True] * 6\n")
     cell = Cell("n", "t", 0, 1.0, expects=rewrite(source).sites)
     good = {"np": np, "n": 3, "x": np.ones((2, 3), np.float32), "d": {"a": (1, 2)}, "b": b"ok"}
-    assert score_cell(cell, reports(source, good), "n", 1.0)["ok"]
+    assert score_cell(cell, reports(source, good), "n", 1.0).ok
     bad = {**good, "x": np.ones((3, 2), np.float32)}
-    assert not score_cell(cell, reports(source, bad), "n", 1.0)["ok"]
+    assert not score_cell(cell, reports(source, bad), "n", 1.0).ok
 
 
 def test_every_course_test_cell_has_a_kernel_form_that_compiles():
@@ -130,8 +130,8 @@ def test_a_failed_hidden_numpy_assert_does_not_quote_the_expected_values():
     def square(x):
         return x * x + (0.5 if isinstance(x, np.ndarray) and len(x) == 3 else 0)
     entry = _score(reports(SQUARE_TEST, {"np": np, "square": square}))
-    assert entry["points"] == 0.0
-    assert entry["message"] == "AssertionError: a hidden test failed"
+    assert entry.points == 0.0
+    assert entry.message == "AssertionError: a hidden test failed"
 
 
 def test_asserts_in_a_helper_the_cell_calls_must_report():
@@ -142,9 +142,9 @@ def test_asserts_in_a_helper_the_cell_calls_must_report():
     assert [(s.kind, s.required) for s in sites] == [("assert", True), ("value", True)]
     cell = Cell("n", "t", 0, 1.0, expects=sites)
     good = reports(source, {"fit": lambda seed: {1: 0.1, 2: 0.2}})
-    assert score_cell(cell, good, "n", 1.0)["ok"]
+    assert score_cell(cell, good, "n", 1.0).ok
     only_done = [o for o in good if '"expect": -1' in o["data"][MIME]]   # errors hidden, end forged
-    assert score_cell(cell, only_done, "n", 1.0)["message"] == "some of this cell's tests did not run"
+    assert score_cell(cell, only_done, "n", 1.0).message == "some of this cell's tests did not run"
     assert not rewrite(source.replace("_check(1)", "if False:\n    _check(1)")).sites[0].required
 
 
@@ -154,7 +154,7 @@ def test_every_literal_case_of_a_loop_must_report():
     good = reports(SQUARE_TEST, {"np": np, "square": _square})
     first_case_only = [o for o in good if '"expect": 2' not in o["data"][MIME]][:2] + [
         next(o for o in good if '"expect": 2' in o["data"][MIME])] + good[-2:]
-    assert _score(first_case_only)["message"] == "some of this cell's tests did not run"
+    assert _score(first_case_only).message == "some of this cell's tests did not run"
 
 
 # nbgrader's partial credit: a test cell whose last expression displays a number
@@ -185,27 +185,27 @@ SCORE_CELL = "score = 0\nif f(1) == 1:\n    score += 0.5\nif f(2) == 4:\n    sco
 
 
 def test_a_displayed_score_is_partial_credit():
-    assert _partial(SCORE_CELL, {"f": _square})["points"] == 1.0
+    assert _partial(SCORE_CELL, {"f": _square}).points == 1.0
     half = _partial(SCORE_CELL, {"f": lambda x: 1})
-    assert (half["points"], half["ok"], half["message"]) == (0.5, False, "partial credit: 0.5 of 1 points")
-    assert _partial(SCORE_CELL, {"f": lambda x: 0})["points"] == 0.0
-    assert _partial(SCORE_CELL.replace("\nscore\n", "\nscore;\n"), {"f": lambda x: 0})["points"] == 1.0
-    assert _partial(SCORE_CELL.replace("\nscore\n", "\nprint(score)\n"), {"f": lambda x: 0})["points"] == 1.0
+    assert (half.points, half.ok, half.message) == (0.5, False, "partial credit: 0.5 of 1 points")
+    assert _partial(SCORE_CELL, {"f": lambda x: 0}).points == 0.0
+    assert _partial(SCORE_CELL.replace("\nscore\n", "\nscore;\n"), {"f": lambda x: 0}).points == 1.0
+    assert _partial(SCORE_CELL.replace("\nscore\n", "\nprint(score)\n"), {"f": lambda x: 0}).points == 1.0
 
 
 def test_a_score_expression_is_computed_by_the_grader():
     source = "assert f(0) == 0\n0.5 * (f(2) == 4) + 0.5 * float(f(3) == 9)\n"
-    assert _partial(source, {"f": _square})["points"] == 1.0
+    assert _partial(source, {"f": _square}).points == 1.0
     # an object equal to everything does not cross: the grader compares its float value
-    assert _partial(source, {"f": lambda x: _AlwaysEqual(0.0)})["points"] == 0.0
+    assert _partial(source, {"f": lambda x: _AlwaysEqual(0.0)}).points == 0.0
     crashed = _partial(source.replace("f(3)", "g(3)"), {"f": _square})
-    assert (crashed["points"], crashed["message"]) == (0.0, "NameError: name 'g' is not defined")
+    assert (crashed.points, crashed.message) == (0.0, "NameError: name 'g' is not defined")
 
 
 def test_a_numpy_scalar_score_gets_full_credit_as_under_nbgrader():
     # IPython displays np.float64(0.5), which nbgrader cannot read as a number
-    assert _partial("half()\n", {"half": lambda: np.float64(0.5)})["points"] == 1.0
-    assert _partial("half()\n", {"half": lambda: 0.5})["points"] == 0.5
+    assert _partial("half()\n", {"half": lambda: np.float64(0.5)}).points == 1.0
+    assert _partial("half()\n", {"half": lambda: 0.5}).points == 0.5
 
 
 def test_a_report_that_cannot_be_decoded_fails_the_cell_without_stopping_the_grader():
@@ -215,4 +215,4 @@ def test_a_report_that_cannot_be_decoded_fails_the_cell_without_stopping_the_gra
                               "message": None}, {"expect": -1, "values": [], "message": None})]
     entry = score_cell(Cell("n", "t", 0, 1.0, expects=rewrite("assert f(1) == 1\n").sites),
                        forged, "n", 1.0)
-    assert (entry["points"], entry["ok"]) == (0.0, False) and "Error" in entry["message"]
+    assert (entry.points, entry.ok) == (0.0, False) and "Error" in entry.message

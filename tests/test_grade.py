@@ -19,6 +19,7 @@ from pages import text_of
 from autograder import pipeline
 from autograder.commands import grade
 from autograder.execute.procs import process_table
+from autograder.record import Result
 from autograder.store import CSV_COLUMNS, read_record
 
 pytestmark = pytest.mark.slow
@@ -112,18 +113,18 @@ def test_each_submission_gets_its_expected_outcome(graded, student):
     course, status = graded
     assert status == 0
     record = read_record(course, student, "tiny")
-    assert (record["status"], record["score"], record["max_score"]) == (*EXPECTED[student], 4.0)
-    assert record["submission_sha256"] and len(record["tests"]) == 3
+    assert (record.status, record.score, record.max_score) == (*EXPECTED[student], 4.0)
+    assert record.submission_sha256 and len(record.tests) == 3
 
 
 def test_trusted_verdicts_name_the_check_and_bug(graded):
     course, _ = graded
-    tests = {t["grade_id"]: t for t in read_record(course, "wrong_relu__relu_zero", "tiny")["tests"]}
-    assert tests["test_relu"]["check"] == "relu" and tests["test_relu"]["bug"]
-    assert tests["test_relu"]["message"].startswith("relu:")
-    hostile = {t["grade_id"]: t for t in read_record(course, "hostile_wrong_relu__relu_zero",
-                                                      "tiny")["tests"]}
-    assert hostile["test_relu"]["points"] == 0 and hostile["test_relu"]["max_points"] == 2
+    tests = {t.grade_id: t for t in read_record(course, "wrong_relu__relu_zero", "tiny").tests}
+    assert tests["test_relu"].check == "relu" and tests["test_relu"].bug
+    assert tests["test_relu"].message.startswith("relu:")
+    hostile = {t.grade_id: t for t in read_record(course, "hostile_wrong_relu__relu_zero",
+                                                      "tiny").tests}
+    assert hostile["test_relu"].points == 0 and hostile["test_relu"].max_points == 2
 
 
 def test_gradebook_has_one_row_per_student_matching_records(graded):
@@ -133,7 +134,7 @@ def test_gradebook_has_one_row_per_student_matching_records(graded):
         subs = gb.find_assignment("tiny").submissions
         assert sorted(s.student.id for s in subs) == sorted(EXPECTED)
         for sub in subs:
-            assert sub.score == pytest.approx(read_record(course, sub.student.id, "tiny")["score"])
+            assert sub.score == pytest.approx(read_record(course, sub.student.id, "tiny").score)
 
 
 def test_outputs_csv_log_feedback(graded):
@@ -197,9 +198,8 @@ DASK_SUBSET = ["full_marks", "wrong_relu__relu_zero", "kernel_exit__kernel_died"
                "malformed_json__malformed", "untouched_release__zero"]
 
 
-def _comparable(record: dict) -> tuple:
-    return (record["status"], record["score"],
-            [(t["grade_id"], t["points"], t["ok"], t["bug"]) for t in record["tests"]])
+def _comparable(record: Result) -> tuple:
+    return (record.status, record.score, [(t.grade_id, t.points, t.ok, t.bug) for t in record.tests])
 
 
 def _kill_when_busy(pid: int, killed: list) -> None:
@@ -274,7 +274,7 @@ def test_late_submissions_get_nbgrader_s_configured_penalty(tmp_path, monkeypatc
             rows["full_marks"]["score"]) == ("4.0", "0.0", "4.0")
     assert (rows["late"]["raw_score"], rows["late"]["late_submission_penalty"],
             rows["late"]["score"]) == ("4.0", "4.0", "0.0")
-    assert read_record(course, "late", "tiny")["late_submission_penalty"] == 4.0
+    assert read_record(course, "late", "tiny").late_submission_penalty == 4.0
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # what nbgrader export reads
         assert gb.find_submission("tiny", "late").late_submission_penalty == 4.0
         assert gb.find_submission("tiny", "full_marks").late_submission_penalty == 0.0
@@ -345,7 +345,7 @@ def test_fresh_kernels_leave_no_double_forked_daemon_behind(tmp_path):
     course = make_course(tmp_path / "course", ["background_daemon__full_marks"])
     try:
         assert grade.main(course=course, assignment="tiny", fork=False, progress=False) == 0
-        assert read_record(course, "background_daemon__full_marks", "tiny")["score"] == 4
+        assert read_record(course, "background_daemon__full_marks", "tiny").score == 4
         assert not _daemons()
     finally:
         for pid in _daemons():
@@ -365,7 +365,7 @@ def test_a_scoring_crash_is_retried_and_the_batch_goes_on(tmp_path, monkeypatch)
     assert grade.main(course=course, assignment="tiny", workers=1, progress=False) == 0
     for student in ("full_marks", "wrong_relu__relu_zero"):
         record = read_record(course, student, "tiny")
-        assert (record["status"], record["score"]) == ("ok", EXPECTED[student][1])
+        assert (record.status, record.score) == ("ok", EXPECTED[student][1])
     assert "retrying" in (course / "autograder.log").read_text()
 
 
@@ -386,8 +386,8 @@ def test_a_submission_the_grader_cannot_grade_gets_no_score_and_a_failing_exit(
     assert "1 submission could not be graded" in err and "run the same command again" in err
     assert attempts == [True, False, False]          # tried, then twice in a fresh kernel
     record = read_record(course, "full_marks", "tiny")
-    assert (record["status"], record["score"]) == ("error", None)
-    assert "disk is full" in record["detail"]
+    assert (record.status, record.score) == ("error", None)
+    assert "disk is full" in record.detail
     with open(course / "grades.csv", newline="") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert (rows["full_marks"]["status"], rows["full_marks"]["score"]) == ("error", "")
@@ -401,7 +401,7 @@ def test_a_submission_the_grader_cannot_grade_gets_no_score_and_a_failing_exit(
     assert grade.main(course=course, assignment="tiny", workers=2, progress=False) == 0
     assert "1 graded, 1 already graded" in capsys.readouterr().out
     record = read_record(course, "full_marks", "tiny")
-    assert (record["status"], record["score"]) == ("ok", 4)
+    assert (record.status, record.score) == ("ok", 4)
 
 
 GRADESCOPE_RESULT = {"score", "execution_time", "output", "output_format", "test_output_format",

@@ -91,5 +91,5 @@ def test_force_regrades(course):
     assert grade.main(course=course, assignment="tiny", students=["s0"], force=True,
                       progress=False) == 0
     after = read_record(course, "s0", "tiny")
-    assert after["graded_at"] >= before["graded_at"] and after["score"] == 3.0
+    assert after.graded_at >= before.graded_at and after.score == 3.0
     assert after != before

@@ -68,7 +68,7 @@ def test_400_submissions_in_one_batch_are_all_graded_and_nothing_grows(tmp_path)
     assert grown <= 2, f"{grown} more open descriptors after the batch"
     assert peak <= 80, f"the batch held {peak} more descriptors at its peak"
     records = [read_record(course, s, "add") for s in students]
-    assert [(r["status"], r["score"]) for r in records] == [("ok", 2)] * 400
+    assert [(r.status, r.score) for r in records] == [("ok", 2)] * 400
     with open(course / "grades.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 400 and {(r["status"], r["score"]) for r in rows} == {("ok", "2.0")}
@@ -83,6 +83,6 @@ def test_a_batch_of_crashes_and_timeouts_leaves_nothing_behind(tmp_path, fork):
     assert status == 0  # the students' faults, not the grader's
     assert grown <= 2 and peak <= 80, (grown, peak)
     outcomes = {s: read_record(course, s, "add") for s in students}
-    assert {(r["status"], r["score"]) for s, r in outcomes.items() if s.startswith("crash")} == {
+    assert {(r.status, r.score) for s, r in outcomes.items() if s.startswith("crash")} == {
         ("kernel-died", 0)}
-    assert {r["status"] for s, r in outcomes.items() if s.startswith("endless")} == {"timeout"}
+    assert {r.status for s, r in outcomes.items() if s.startswith("endless")} == {"timeout"}

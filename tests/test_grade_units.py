@@ -18,6 +18,7 @@ from autograder.course import course_setting
 from autograder.feedback.pages import feedback_html
 from autograder.judge.score import expected_seed, score_cell
 from autograder.pipeline import longest_first
+from autograder.record import CellScore, Result, Status
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCE = nbformat.read(FIXTURES / "course" / "source" / "tiny" / "tiny.ipynb", as_version=4)
@@ -96,7 +97,7 @@ TEST_RELU = assemble("tiny", SOURCE, None).tests[0]
 
 def test_correct_records_earn_the_points():
     entry = score_cell(TEST_RELU, [_record(_ReLU()), _record(_ReLU(), 7)], NONCE, 2.0)
-    assert entry["ok"] and entry["points"] == 2.0 and entry["check"] == "relu"
+    assert entry.ok and entry.points == 2.0 and entry.check == "relu"
 
 
 @pytest.mark.parametrize("outputs, why", [
@@ -113,13 +114,13 @@ def test_correct_records_earn_the_points():
 ])
 def test_missing_forged_or_wrong_records_earn_nothing(outputs, why):
     entry = score_cell(TEST_RELU, outputs, NONCE, 2.0)
-    assert not entry["ok"] and entry["points"] == 0.0, why
-    assert entry["message"]
+    assert not entry.ok and entry.points == 0.0, why
+    assert entry.message
 
 
 def test_wrong_answer_names_the_bug():
     entry = score_cell(TEST_RELU, [_record(_ReLU(0.1)), _record(_ReLU(0.1), 7)], NONCE, 2.0)
-    assert entry["bug"] == "leaky_relu" and "forward output is wrong" in entry["message"]
+    assert entry.bug == "leaky_relu" and "forward output is wrong" in entry.message
 
 
 def test_plain_test_cells_follow_errors_not_stderr():
@@ -127,12 +128,12 @@ def test_plain_test_cells_follow_errors_not_stderr():
     source = next(c.source for c in SOURCE.cells if c.metadata["nbgrader"]["grade_id"] == "test_square")
     stderr = [{"output_type": "stream", "name": "stderr", "text": "WARNING: tf noise\n"},
               *reports(source, {"square": lambda x: x * x})]  # what the kernel reports
-    assert score_cell(square, stderr, NONCE, 1.0)["points"] == 1.0
+    assert score_cell(square, stderr, NONCE, 1.0).points == 1.0
     error = stderr + [{"output_type": "error", "ename": "AssertionError",
                        "evalue": "square must handle negative numbers", "traceback": ["..."]}]
     entry = score_cell(square, error, NONCE, 1.0)
-    assert entry["points"] == 0.0 and entry["message"].startswith("AssertionError: square")
-    assert score_cell(square, None, NONCE, 1.0)["message"] == "this test did not run"
+    assert entry.points == 0.0 and entry.message.startswith("AssertionError: square")
+    assert score_cell(square, None, NONCE, 1.0).message == "this test did not run"
 
 
 def test_feedback_shows_messages_not_hidden_tests():
@@ -140,10 +141,9 @@ def test_feedback_shows_messages_not_hidden_tests():
     for test in asm.tests:  # outputs that quote the hidden test, as a traceback would
         asm.notebook.cells[test.index].outputs = [nbformat.v4.new_output(
             "error", ename="AssertionError", evalue="x", traceback=["assert square(-2) == 4"])]
-    entries = [{"grade_id": t.grade_id, "notebook": "tiny", "points": 0.0, "max_points": 1.0,
-                "ok": False, "check": None, "message": "AssertionError: why", "bug": None}
+    entries = [CellScore(t.grade_id, "tiny", max_points=1.0, message="AssertionError: why")
                for t in asm.tests]
-    result = {"status": "ok", "detail": "", "tests": entries}
+    result = Result("s1", "tiny", Status.OK, tests=tuple(entries))
     html = text_of(feedback_html("s1", "tiny", "tiny", asm.notebook,
                                  {t.index: e for t, e in zip(asm.tests, entries, strict=False)}, asm.shown,
                                  result))
@@ -159,13 +159,12 @@ def test_feedback_is_rendered_like_a_notebook_and_withholds_hidden_tests(assignm
     source = nbformat.read(folder / f"{name}.ipynb", as_version=4)
     released = nbformat.read(REPO / "release" / assignment / f"{name}.ipynb", as_version=4)
     asm = assemble(name, source, released)
-    entries = [{"grade_id": t.grade_id, "notebook": name, "points": 0.0, "ok": False,
-                "max_points": t.max_points, "check": None, "message": "AssertionError: why",
-                "bug": None, "manual": t.manual, "auto_score": 0.0} for t in asm.tests]
+    entries = [CellScore(t.grade_id, name, max_points=t.max_points, manual=t.manual,
+                         message="AssertionError: why", auto_score=0.0) for t in asm.tests]
     nb, by_index = withhold(asm.notebook, {t.index: e for t, e in zip(asm.tests, entries, strict=False)},
                             hidden_snippets(asm))
     page = feedback_html("s1", assignment, name, nb, by_index, asm.shown,
-                         {"status": "ok", "detail": "", "tests": entries})
+                         Result("s1", assignment, Status.OK, tests=tuple(entries)))
     assert "<h1" in page and "<strong>" in page                # markdown, rendered
     assert '<span class="k">' in page                          # code, highlighted
     assert "ag-banner ag-fail" in page                         # a verdict per test cell

@@ -180,9 +180,9 @@ def _autograded(graded, student):
 def test_each_hostile_submission_gets_its_expected_outcome(graded, student):
     assert graded["status"] == 0
     record = _record(graded, student)
-    got = {t["grade_id"]: t["points"] for t in record["tests"]}
-    assert (record["status"], record["score"]) == EXPECTED[student], (record["detail"], got)
-    assert record["max_score"] == 5.0 and sorted(got) == ["explain", "test_relu", "test_square"]
+    got = {t.grade_id: t.points for t in record.tests}
+    assert (record.status, record.score) == EXPECTED[student], (record.detail, got)
+    assert record.max_score == 5.0 and sorted(got) == ["explain", "test_relu", "test_square"]
 
 
 def test_gradebook_and_csv_agree_with_the_records(graded):
@@ -192,7 +192,7 @@ def test_gradebook_and_csv_agree_with_the_records(graded):
         subs = {s.student.id: s for s in gb.find_assignment("hostile").submissions}
         assert sorted(subs) == sorted(EXPECTED)
         for student, sub in subs.items():
-            assert sub.score == pytest.approx(_record(graded, student)["score"]), student
+            assert sub.score == pytest.approx(_record(graded, student).score), student
             assert sub.max_score == 5.0
     with open(course / "grades.csv", newline="") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}

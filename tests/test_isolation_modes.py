@@ -46,5 +46,5 @@ def test_without_user_namespaces_it_refuses_in_one_line_and_no_isolation_grades(
     assert done.returncode == 0, done.stderr
     assert "isolation: none" in done.stdout and "unisolated" in done.stderr
     assert "this batch runs unisolated" in (course / "autograder.log").read_text()
-    assert {s: read_record(course, s, "add")["score"] for s in ("right", "wrong")} == {
+    assert {s: read_record(course, s, "add").score for s in ("right", "wrong")} == {
         "right": 2, "wrong": 0}

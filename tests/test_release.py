@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from autograder.commands import release
+from autograder.record import CellScore, Result, Status
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _record(score, top=5.0, status="ok", failing=None):
-    tests = [{"grade_id": "test_a", "ok": failing is None, "message": failing}]
-    return {"status": status, "score": score, "max_score": top, "tests": tests}
+    test = CellScore("test_a", "nb", ok=failing is None, message=failing)
+    return Result("s", "a", Status(status), score=score, max_score=top, tests=(test,))
 
 
 @pytest.mark.parametrize("records, good, text", [

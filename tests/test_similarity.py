@@ -23,6 +23,7 @@ import pytest
 import similarity_class as klass
 
 from autograder.commands import similarity as command
+from autograder.record import CellScore, Result, Status
 from autograder.similarity import analyse
 from autograder.similarity.answers import wrong_answers
 from autograder.similarity.code import K, W, given_code, student_code
@@ -252,8 +253,8 @@ def test_given_lines_and_kgrams_are_removed():
 
 def test_wrong_answer_signatures_ignore_the_inputs():
     def record(message, bug="negated", status="ok"):
-        return {"status": status, "tests": [{"grade_id": "t", "notebook": "n", "ok": False,
-                                              "check": "affine", "message": message, "bug": bug}]}
+        return Result("s", "a", Status(status), tests=(CellScore(
+            "t", "n", ok=False, check="affine", message=message, bug=bug),))
     a = wrong_answers(record("affine: d_bias is wrong\n  where:    d_bias[2] (3 of 3 entries)\n"
                              "  expected: 3.25\n  got:      -3.25"))
     b = wrong_answers(record("affine: d_bias is wrong\n  where:    d_bias[5] (7 of 7 entries)\n"
@@ -344,5 +345,5 @@ def test_after_a_real_grading(tmp_path, capsys, monkeypatch):
         (row,) = list(csv.DictReader(fh))
     assert (row["student_a"], row["student_b"]) == ("s02", "s03")
     from autograder.store import read_record
-    (bug,) = {t["bug"] for t in read_record(dest, "s02", "tiny")["tests"] if t.get("bug")}
+    (bug,) = {t.bug for t in read_record(dest, "s02", "tiny").tests if t.bug}
     assert f"same wrong answer (no other submission gave it): tiny/test_relu: bug {bug}" in row["why"]

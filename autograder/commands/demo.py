@@ -32,7 +32,7 @@ DEMO_CELL_TIMEOUT = 30.0
 
 def _outcomes(dest: Path, rows: list[tuple[str, str, str]]) -> list[str]:
     """One line per (assignment, kind): how many got the expected outcome."""
-    records = {(a, r.get("student")): r for a in {a for _, a, _ in rows}
+    records = {(a, r.student): r for a in {a for _, a, _ in rows}
                for r in read_records(dest, a)}
     tally: dict = defaultdict(lambda: [0, 0, []])
     for student, assignment, kind in rows:

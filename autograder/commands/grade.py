@@ -12,6 +12,8 @@ from pathlib import Path
 
 from autograder import UsageError, pipeline
 from autograder.commands.common import command
+from autograder.execute.sandbox import NAMES, choose
+from autograder.record import Result, Status
 
 __all__ = ["add_arguments", "main", "parse_size"]
 
@@ -32,17 +34,17 @@ def parse_size(text) -> int | None:
 _SUMMARY_ROWS = 60  # a larger class lists only its submissions that need a look
 
 
-def _summary(rows: list[dict], out=None) -> None:
+def _summary(rows: list[Result], out=None) -> None:
     out = out or sys.stdout
-    shown = [r for r in rows if len(rows) <= _SUMMARY_ROWS or r["status"] != "ok"]
-    width = max([7] + [len(r["student"]) for r in shown])
+    shown = [r for r in rows if len(rows) <= _SUMMARY_ROWS or r.status is not Status.OK]
+    width = max([7] + [len(r.student) for r in shown])
     print(f"{'student':<{width}}  {'status':<11} {'score':>13}  {'time':>7}  detail", file=out)
-    for r in sorted(shown, key=lambda r: r["student"]):
-        score = f"{'-' if r['score'] is None else format(r['score'], 'g')}/{r['max_score']:g}"
-        late = r.get("late_submission_penalty") or 0.0
-        detail = (f"late: -{late:g} points; " if late else "") + r["detail"]
-        print(f"{r['student']:<{width}}  {r['status']:<11} {score:>13}  "
-              f"{r['duration_s']:6.1f}s  {detail[:60]}", file=out)
+    for r in sorted(shown, key=lambda r: r.student):
+        score = f"{'-' if r.score is None else format(r.score, 'g')}/{r.max_score:g}"
+        late = r.late_submission_penalty or 0.0
+        detail = (f"late: -{late:g} points; " if late else "") + r.detail
+        print(f"{r.student:<{width}}  {r.status:<11} {score:>13}  "
+              f"{r.duration_s:6.1f}s  {detail[:60]}", file=out)
     if len(shown) < len(rows):
         print(f"... and {len(rows) - len(shown)} more with status ok (see grades.csv)", file=out)
 
@@ -71,25 +73,32 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-isolation", action="store_false", dest="isolation",
                         help="where kernels cannot be isolated, run student code anyway, with "
                              "the grader's rights (default: refuse)")
+    parser.add_argument("--sandbox", choices=NAMES,
+                        help="how kernels are isolated: namespaces (forked kernels, the fast "
+                             "path) or bubblewrap (bwrap, fresh kernels; where user namespaces "
+                             "are restricted); default: namespaces where available")
 
 
 @command
 def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
          submission_timeout=600.0, memory="4G", processes=None, force=False, students=None,
-         progress=True, fork=True, isolation=True) -> int:
+         progress=True, fork=True, isolation=True, sandbox=None) -> int:
     """Grade ``assignment``; write gradebook, autograded/, feedback/, grades.csv. Returns exit status.
 
     ``memory`` is the cap per submission ("4G"; "none" for no cap); the others are
     :func:`autograder.pipeline.grade_class`'s.
     """
-    unisolated, why = pipeline.isolation_state(isolation, scheduler)
+    if sandbox is not None and not scheduler:  # one line when it cannot work here
+        fork = fork and choose(sandbox).forks     # (Dask workers decide for themselves)
+    unisolated, why = pipeline.isolation_state(isolation, scheduler, sandbox)
     if unisolated:
         print("autograder: warning: submissions run unisolated, with the grader's rights "
               f"({why})", file=sys.stderr)
     batch = pipeline.grade_class(
         Path(course), assignment, workers=workers, scheduler=scheduler, timeout=timeout,
         submission_timeout=submission_timeout, memory=parse_size(memory), processes=processes,
-        force=force, students=students, progress=progress, fork=fork, isolation=isolation)
+        force=force, students=students, progress=progress, fork=fork, isolation=isolation,
+        sandbox=sandbox)
     if batch.graded:
         print(f"graded {len(batch.graded)} submissions in {batch.seconds:.1f} s", file=sys.stderr)
     _summary(batch.rows)

@@ -21,6 +21,7 @@ from autograder.bundle import build_wheel, write_bundle
 from autograder.commands.common import command
 from autograder.course import assignments_in, choose, course_root, generate
 from autograder.demo_class import BuildError
+from autograder.record import Result, Status
 from autograder.store import read_records
 
 __all__ = ["add_arguments", "main"]
@@ -28,15 +29,14 @@ __all__ = ["add_arguments", "main"]
 _PAIR = ("solution", "blank")  # students s01 and s02 of the validation class
 
 
-def _first_failure(record: dict) -> str:
-    for test in record.get("tests") or []:
-        if not test.get("ok"):
-            message = (test.get("message") or "failed").strip().splitlines() or ["failed"]
-            return f" ({test.get('grade_id')}: {message[0]})"
-    return f" ({record['detail']})" if record.get("detail") else ""
+def _first_failure(record: Result) -> str:
+    for test in record.failed:
+        message = (test.message or "failed").strip().splitlines() or ["failed"]
+        return f" ({test.grade_id}: {message[0]})"
+    return f" ({record.detail})" if record.detail else ""
 
 
-def _verdict(records: dict[str, dict]) -> tuple[bool, str]:
+def _verdict(records: dict[str, Result]) -> tuple[bool, str]:
     """(all good, readable description) from the two validation records."""
     parts, good = [], True
     for student, kind, label in (("s01", "solution", "solution"),
@@ -47,9 +47,9 @@ def _verdict(records: dict[str, dict]) -> tuple[bool, str]:
         if record is None:
             parts.append(f"{label}: no result")
             continue
-        text = f"{label} {record.get('score') or 0:g}/{record.get('max_score') or 0:g}"
-        if record.get("status") != "ok":
-            text += f" [{record.get('status')}]"
+        text = f"{label} {record.score or 0:g}/{record.max_score:g}"
+        if record.status is not Status.OK:
+            text += f" [{record.status}]"
         if problem:
             text += _first_failure(record) if kind == "solution" else f" -- {problem}"
         parts.append(text)
@@ -107,4 +107,4 @@ def _validate(root: Path, dest: Path, assignment: str, *, workers, timeout) -> t
         return False, " ".join(str(exc).split())
     if batch.errors:
         return False, f"the grader could not grade {batch.errors} of the two submissions"
-    return _verdict({r.get("student"): r for r in read_records(dest, assignment)})
+    return _verdict({r.student: r for r in read_records(dest, assignment)})

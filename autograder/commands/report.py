@@ -21,13 +21,13 @@ from pathlib import Path
 from autograder import UsageError
 from autograder.commands.common import command
 from autograder.course import course_root
+from autograder.record import Result, Status
 from autograder.similarity.pages import report_section
 from autograder.store import read_records
 
 __all__ = ["Summary", "summarise", "write_report", "add_arguments", "main"]
 
 _TOP = 12  # rows shown in each "most frequent" / "slowest" list
-_NOT_RUN = {"malformed", "missing"}  # nothing of these was executed: no test counts
 
 
 @dataclass
@@ -68,35 +68,32 @@ def _number(value, default: float = 0.0) -> float:
         return default
 
 
-def summarise(assignment: str, records: list[dict], grades: dict[str, dict]) -> Summary:
+def summarise(assignment: str, records: list[Result], grades: dict[str, dict]) -> Summary:
     """Aggregate result records (and grades.csv rows of students without one)."""
     summary = Summary(assignment, [])
-    for record in sorted(records, key=lambda r: str(r.get("student"))):
-        student = str(record.get("student"))
-        tests = record.get("tests") or []
-        failed = [t for t in tests if not t.get("ok")]
+    for record in sorted(records, key=lambda r: r.student):
+        student, failed = record.student, record.failed
         summary.rows.append({
-            "student": student, "status": record.get("status") or "error",
-            "score": _number(record.get("score")), "max_score": _number(record.get("max_score")),
-            "duration_s": _number(record.get("duration_s")), "detail": record.get("detail") or "",
-            "failed": [t.get("grade_id", "?") for t in failed],
-            "bugs": sorted({t["bug"] for t in failed if t.get("bug")}),
+            "student": student, "status": record.status,
+            "score": record.score or 0.0, "max_score": record.max_score,
+            "duration_s": record.duration_s, "detail": record.detail,
+            "failed": [t.grade_id for t in failed],
+            "bugs": sorted({t.bug for t in failed if t.bug}),
         })
-        status = summary.rows[-1]["status"]
-        for test in tests if status not in _NOT_RUN else ():
-            key = f"{test.get('notebook', '')}/{test.get('grade_id', '?')}".lstrip("/")
+        for test in record.tests if record.status.ran else ():
+            key = f"{test.notebook}/{test.grade_id}".lstrip("/")
             counts = summary.tests.setdefault(key, [0, 0])
-            counts[0] += bool(test.get("ok"))
+            counts[0] += bool(test.ok)
             counts[1] += 1
         for test in failed:
-            what = _first_line(test.get("message"))
+            what = _first_line(test.message)
             # after a timeout or a crash the later tests fail for that reason alone
-            if status == "ok" and (test.get("check") or what):
-                summary.failures[test.get("check") or test.get("grade_id", "?"), what] += 1
-            if test.get("bug"):
-                summary.bugs[test["bug"]] += 1
-                if student not in summary.bug_students[test["bug"]]:
-                    summary.bug_students[test["bug"]].append(student)
+            if record.status is Status.OK and (test.check or what):
+                summary.failures[test.check or test.grade_id, what] += 1
+            if test.bug:
+                summary.bugs[test.bug] += 1
+                if student not in summary.bug_students[test.bug]:
+                    summary.bug_students[test.bug].append(student)
     seen = {row["student"] for row in summary.rows}
     for student, row in sorted(grades.items()):
         if student not in seen:  # graded without a record (e.g. nothing submitted)
@@ -122,7 +119,7 @@ def _label(check: str, line: str) -> str:
 
 def _scored(rows: list[dict]) -> list[dict]:
     """The rows with a score: a submission the grader failed to grade has none (not a 0)."""
-    return [r for r in rows if r["status"] != "error"]
+    return [r for r in rows if r["status"] != Status.ERROR]
 
 
 def _percent(row: dict) -> float:

@@ -26,6 +26,7 @@ from autograder.execute.kernels import fork_server, kernel_manager
 from autograder.execute.procs import kill_tree, members, process_table, usage
 from autograder.execute.sandbox import forks, isolate
 from autograder.protocol import MIME, notebook_from, notebook_text
+from autograder.record import Outcome, Status
 
 __all__ = ["error_outcome", "execute_payload", "MAX_CELL_OUTPUT", "kernel_env", "kill_running"]
 
@@ -33,7 +34,7 @@ MAX_CELL_OUTPUT = 200_000          # bytes of student output kept per cell
 MAX_RECORD = 16 * 1024 * 1024      # one check observation record
 MAX_RECORDS = 32 * 1024 * 1024     # all records of one notebook
 MAX_STDERR = 4096                  # bytes of a dead kernel's standard error kept for the log
-_DIED = ("kernel-died", "memory")  # statuses whose kernel's standard error is worth reading
+_DIED = (Status.KERNEL_DIED, Status.MEMORY)  # statuses whose kernel's standard error is worth reading
 _TIMEOUT_ERROR = {"ename": "CellTimeoutError", "evalue": "", "traceback": []}
 _MEMORY_ERRORS = {"MemoryError", "ResourceExhaustedError"}
 _running: set[int] = set()  # kernel pids of this process's workers, for an interrupted batch
@@ -124,10 +125,10 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
         # one read of /proc a second serves every watcher; memory is read fresh each time
         tree = members(pid, process_table(max_age=1.0))
         if cap_procs and len(tree) > cap_procs:
-            verdict.update(status="kernel-died",
+            verdict.update(status=Status.KERNEL_DIED,
                            detail=f"killed: the submission ran more than {cap_procs} processes")
         elif cap_memory and usage(tree) > cap_memory:
-            verdict.update(status="memory", detail="killed: the submission's processes used more "
+            verdict.update(status=Status.MEMORY, detail="killed: the submission's processes used more "
                            f"than {cap_memory / 1024 ** 3:.1f} GiB together")
         else:
             continue
@@ -135,15 +136,14 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
         return
 
 
-def error_outcome(key: str, exc: BaseException, stderr: str = "") -> dict:
+def error_outcome(key: str, exc: BaseException, stderr: str = "") -> Outcome:
     """The outcome of a payload whose execution failed in the grader itself.
 
     ``stderr``: what the kernel wrote to its standard error, when it was one that died.
     """
     text = str(exc).strip().splitlines()
     detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-    return {"key": key, "status": "error", "detail": detail, "duration_s": 0.0, "notebooks": {},
-            "stderr": stderr}
+    return Outcome(key, Status.ERROR, detail, stderr=stderr)
 
 
 class _KernelFailed(Exception):
@@ -200,27 +200,27 @@ async def _run_kernel(nb, workdir: str, env: dict, payload: dict, budget: float,
         on_notebook_start=lambda notebook: _track(km, True),
         error_on_timeout={**_TIMEOUT_ERROR, "evalue": f"cell ran longer than {payload['timeout']} s"})
     client._used, client._timed_out = {}, False
-    status, detail, verdict = "ok", "", {}
+    status, detail, verdict = Status.OK, "", {}
     watchdog = asyncio.ensure_future(_watch(km, payload.get("limits") or {}, verdict))
     task = asyncio.ensure_future(client.async_execute(cwd=workdir, env=env))
     try:
         done, _ = await asyncio.wait({task}, timeout=budget)
         if not done:  # nbclient turns the cancellation into DeadKernelError: swallow it
-            status = "timeout"
+            status = Status.TIMEOUT
             detail = f"the submission ran longer than {payload['submission_timeout']:g} s"
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         else:
             task.result()
             if client._timed_out:
-                status, detail = "timeout", f"a cell ran longer than {payload['timeout']:g} s"
+                status, detail = Status.TIMEOUT, f"a cell ran longer than {payload['timeout']:g} s"
     except DeadKernelError:
         code = None
         if km.provisioner is not None and km.provisioner.process is not None:
             code = km.provisioner.process.poll()
-        status, detail = "kernel-died", _exit_detail(code)
+        status, detail = Status.KERNEL_DIED, _exit_detail(code)
     except CellTimeoutError as exc:
-        status, detail = "timeout", str(exc).splitlines()[0]
+        status, detail = Status.TIMEOUT, str(exc).splitlines()[0]
     finally:
         watchdog.cancel()
         pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
@@ -260,31 +260,31 @@ async def _release(client, km) -> None:
     atexit.unregister(client._cleanup_kernel)  # left registered when a start fails
 
 
-def _outcome_status(nbs: list, status: str, detail: str) -> tuple[str, str]:
+def _outcome_status(nbs: list, status: Status, detail: str) -> tuple[Status, str]:
     """Refine ``ok``: cell timeouts and memory errors name what happened."""
     for nb in nbs:
         for cell in nb.cells:
             for out in cell.get("outputs", []):
                 if out.get("output_type") != "error":
                     continue
-                if out.get("ename") == "CellTimeoutError" and status == "ok":
-                    status, detail = "timeout", out.get("evalue", "")
-                if out.get("ename") in _MEMORY_ERRORS and status in ("ok", "kernel-died"):
-                    status, detail = "memory", f"{out['ename']}: the memory limit was reached"
+                if out.get("ename") == "CellTimeoutError" and status is Status.OK:
+                    status, detail = Status.TIMEOUT, out.get("evalue", "")
+                if out.get("ename") in _MEMORY_ERRORS and status in (Status.OK, Status.KERNEL_DIED):
+                    status, detail = Status.MEMORY, f"{out['ename']}: the memory limit was reached"
     return status, detail
 
 
-def execute_payload(payload: dict) -> dict:
-    """Run ``payload["notebooks"]`` ({name: notebook JSON text}) with ``payload["files"]``; return plain data.
+def execute_payload(payload: dict) -> Outcome:
+    """Run ``payload["notebooks"]`` ({name: notebook JSON text}) with ``payload["files"]``.
 
-    Returns ``{"key", "status", "detail", "duration_s", "notebooks": {name: executed notebook JSON text}}``.
+    Returns plain data: the :class:`~autograder.record.Outcome`, with each executed
+    notebook's JSON text.
     """
     start = time.monotonic()
     if not payload["notebooks"]:  # nothing submitted that could run
-        return {"key": payload["key"], "status": "ok", "detail": "", "duration_s": 0.0,
-                "notebooks": {}}
+        return Outcome(payload["key"], Status.OK)
     workdir = tempfile.mkdtemp(prefix="autograde-")
-    executed, status, detail, stderr = {}, "ok", "", ""
+    executed, status, detail, stderr = {}, Status.OK, "", ""
     try:
         for rel, blob in payload.get("files", {}).items():
             target = os.path.join(workdir, rel)
@@ -297,7 +297,7 @@ def execute_payload(payload: dict) -> dict:
             budget = payload["submission_timeout"] - (time.monotonic() - start)
             if budget <= 0:
                 limit = payload["submission_timeout"]
-                status, detail = "timeout", f"the submission ran longer than {limit} s"
+                status, detail = Status.TIMEOUT, f"the submission ran longer than {limit} s"
                 break
             try:
                 one_status, one_detail, one_stderr = asyncio.run(
@@ -305,11 +305,10 @@ def execute_payload(payload: dict) -> dict:
             except _KernelFailed as failed:
                 return error_outcome(payload["key"], failed.cause, failed.stderr)
             executed[name] = nb
-            if status == "ok":
+            if status is Status.OK:
                 status, detail, stderr = one_status, one_detail, one_stderr
         status, detail = _outcome_status(list(executed.values()), status, detail)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return {"key": payload["key"], "status": status, "detail": detail,
-            "duration_s": round(time.monotonic() - start, 3),
-            "notebooks": {k: notebook_text(v) for k, v in executed.items()}, "stderr": stderr}
+    return Outcome(payload["key"], status, detail, round(time.monotonic() - start, 3),
+                   {k: notebook_text(v) for k, v in executed.items()}, stderr)

@@ -17,6 +17,7 @@ from typing import Iterator
 from autograder import UsageError
 from autograder.execute.kernels import fork_server
 from autograder.execute.payload import error_outcome, execute_payload
+from autograder.record import Outcome
 
 __all__ = ["connect", "run_local", "run_dask", "error_outcome"]
 
@@ -34,7 +35,7 @@ def _take(payloads: Iterator[dict], count: int) -> list[dict]:
     return taken
 
 
-def run_local(payloads: Iterator[dict], workers: int) -> Iterator[tuple[dict, dict]]:
+def run_local(payloads: Iterator[dict], workers: int) -> Iterator[tuple[dict, Outcome]]:
     """Execute payloads on ``workers`` threads (each drives its own kernel processes)."""
     workers = max(1, workers)
     window = workers * _IN_FLIGHT_PER_WORKER
@@ -70,7 +71,7 @@ def connect(address: str, timeout: str = "10s"):
         raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
 
 
-def run_dask(payloads: Iterator[dict], client) -> Iterator[tuple[dict, dict]]:
+def run_dask(payloads: Iterator[dict], client) -> Iterator[tuple[dict, Outcome]]:
     """Execute payloads as tasks on the cluster of ``client``, a window per worker thread."""
     from distributed import as_completed
     threads = sum(client.nthreads().values()) or 1

@@ -1,4 +1,4 @@
-"""Grades in the formats courses import them: Gradescope, Canvas, Moodle (nbgrader's CSV is in _store).
+"""Grades in the formats courses import them: Gradescope, Canvas, Moodle (nbgrader's CSV: store).
 
 Every format is derived from nbgrader's gradebook (:func:`autograder.store.standings`),
 so manual grades from formgrader and late penalties are in it, and every student
@@ -24,6 +24,7 @@ import json
 from pathlib import Path
 
 from autograder.course import markers
+from autograder.record import Result
 from autograder.store import standings, write_atomically
 
 __all__ = ["FORMATS", "write_gradescope", "write_canvas", "write_moodle"]
@@ -36,9 +37,12 @@ def _hidden(gb, course: Path, assignment: str) -> set:
             for cell in nb.source_cells if cell.source and marks.begin_hidden in cell.source}
 
 
-def _messages(record: dict) -> dict:
-    return {(t.get("notebook"), t.get("grade_id")): t.get("message") or ""
-            for t in record.get("tests") or []}
+def _messages(record: Result | None) -> dict:
+    return {(t.notebook, t.grade_id): t.message or "" for t in _tests(record)}
+
+
+def _tests(record: Result | None) -> tuple:
+    return record.tests if record is not None else ()
 
 
 def write_gradescope(gb, course: Path, assignments: list[str]) -> list[Path]:
@@ -49,8 +53,7 @@ def write_gradescope(gb, course: Path, assignments: list[str]) -> list[Path]:
         for s in standings(gb, course, assignment):
             if s.score is None:  # the grader failed: no results.json rather than a zero
                 continue
-            order = {(t.get("notebook"), t.get("grade_id")): i
-                     for i, t in enumerate(s.record.get("tests") or [])}
+            order = {(t.notebook, t.grade_id): i for i, t in enumerate(_tests(s.record))}
             tests = []
             for nb in (s.submission.notebooks if s.submission is not None else []):
                 for grade in sorted(nb.grades, key=lambda g: (
@@ -65,9 +68,9 @@ def write_gradescope(gb, course: Path, assignments: list[str]) -> list[Path]:
                                   "status": "passed" if score >= top else "failed",
                                   "output": output,
                                   "visibility": "after_published" if key in hidden else "visible"})
-            detail = s.record.get("detail") or ""
+            detail = s.record.detail if s.record is not None else ""
             result = {"score": s.score, "tests": tests, "visibility": "visible",
-                      "execution_time": round(float(s.record.get("duration_s") or 0.0)),
+                      "execution_time": round(s.record.duration_s if s.record else 0.0),
                       "output": f"status: {s.status}" + (f" ({detail})" if detail else "")
                       + (f"; late penalty: -{s.penalty:g}" if s.penalty else ""),
                       "extra_data": {"student": s.student, "assignment": assignment,

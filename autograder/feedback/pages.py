@@ -23,6 +23,7 @@ import re
 import nbformat
 
 from autograder.protocol import MIME
+from autograder.record import CellScore, Result
 
 __all__ = ["feedback_html", "typeset_math"]
 
@@ -100,16 +101,16 @@ def _safe_outputs(outputs: list) -> list:
     return kept
 
 
-def _banner(entry: dict) -> dict:
-    message = entry.get("message") or ""
-    if entry.get("auto_score") is None and entry.get("manual"):
-        kind, score = "ag-manual", f"graded by hand, out of {entry['max_points']:g}"
+def _banner(entry: CellScore) -> dict:
+    message = entry.message or ""
+    if entry.auto_score is None and entry.manual:
+        kind, score = "ag-manual", f"graded by hand, out of {entry.max_points:g}"
         message = ""  # the banner says it all
     else:
-        kind = "ag-pass" if entry["ok"] else "ag-fail"
-        score = f"{entry['points']:g} / {entry['max_points']:g}"
+        kind = "ag-pass" if entry.ok else "ag-fail"
+        score = f"{entry.points:g} / {entry.max_points:g}"
     text = (f"<div class='ag-banner {kind}'><span class='ag-score'>"
-            f"{html.escape(entry['grade_id'])}: {html.escape(score)}</span>"
+            f"{html.escape(entry.grade_id)}: {html.escape(score)}</span>"
             + (f"<div class='ag-message'>{html.escape(message)}</div>" if message else "")
             + "</div>")
     return nbformat.v4.new_output("display_data", data={"text/html": text})
@@ -141,11 +142,11 @@ def _view(student, assignment, name, nb, tests, shown, result):
                 cell.outputs = [_banner(tests[index])]
             else:  # a written answer: its verdict right below it
                 cell.source += "\n\n" + _banner(tests[index])["data"]["text/html"]
-    mine = [t for t in result["tests"] if t["notebook"] == name]
-    score = sum(t["points"] for t in mine)
-    total = sum(t["max_points"] for t in mine)
-    status = html.escape(result["status"]) + (
-        f" ({html.escape(result['detail'])})" if result.get("detail") else "")
+    mine = [t for t in result.tests if t.notebook == name]
+    score = sum(t.points for t in mine)
+    total = sum(t.max_points for t in mine)
+    status = html.escape(result.status) + (
+        f" ({html.escape(result.detail)})" if result.detail else "")
     view.cells.insert(0, nbformat.v4.new_markdown_cell(
         f"<div class='ag-banner'><b>{html.escape(assignment)} / {html.escape(name)}</b>: "
         f"student <b>{html.escape(student)}</b>, <span class='ag-score'>{score:g} / {total:g}"
@@ -162,7 +163,7 @@ def _exporter():
 
 
 def feedback_html(student: str, assignment: str, name: str, nb: dict, tests: dict,
-                  shown: dict, result: dict) -> str:
+                  shown: dict, result: Result) -> str:
     """HTML for one notebook; ``tests`` maps cell index -> result entry, ``shown`` -> released source."""
     body, _ = _exporter().from_notebook_node(_view(student, assignment, name, nb, tests, shown,
                                                 result))

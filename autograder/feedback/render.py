@@ -24,13 +24,15 @@ import threading
 from autograder.assemble import notebook_text
 from autograder.feedback.pages import feedback_html
 from autograder.feedback.withhold import hidden_snippets, withhold
+from autograder.record import Result
 
 __all__ = ["Renderer", "page_job", "render_pages"]
 
 _PR_SET_PDEATHSIG = 1
 
 
-def page_job(student: str, assignment: str, result: dict, executed: dict, assembled: dict) -> dict:
+def page_job(student: str, assignment: str, result: Result, executed: dict,
+             assembled: dict) -> dict:
     """What :func:`render_pages` needs for one submission (picklable; ``executed``: the
     notebooks as the teacher reads them, by name)."""
     return {"student": student, "assignment": assignment, "result": result,
@@ -46,7 +48,7 @@ def render_pages(job: dict) -> dict:
     for name, nb, asm in job["notebooks"]:
         nb = nb if nb is not None else {"cells": []}
         by_index = {t.index: e for t, e in zip(asm.tests, (
-            e for e in result["tests"] if e["notebook"] == name), strict=False)}
+            e for e in result.tests if e.notebook == name), strict=False)}
         nb, by_index = withhold(nb, by_index, hidden_snippets(asm))  # no hidden test quoted
         pages[name] = feedback_html(job["student"], job["assignment"], name, nb, by_index,
                                     asm.shown, result)

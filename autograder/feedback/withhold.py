@@ -63,7 +63,7 @@ def withhold(nb, by_index: dict, snippets: frozenset):
             cell["outputs"] = [nbformat.v4.new_output("stream", name="stdout", text=_NOTE)]
     entries = {}
     for index, entry in by_index.items():
-        if entry.get("message") and _quotes(entry["message"], snippets):
-            entry = {**entry, "message": _NOTE.strip()}
+        if entry.message and _quotes(entry.message, snippets):
+            entry = entry.replace(message=_NOTE.strip())
         entries[index] = entry
     return nb, entries

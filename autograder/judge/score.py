@@ -14,6 +14,7 @@ from __future__ import annotations
 from autograder.cells import ANY_SEED, TestCell, expected_checks
 from autograder.judge.expect_judge import judge, partial_points, trailing_value
 from autograder.protocol import PLANS_FILE, expectations, observations
+from autograder.record import CellScore
 
 __all__ = ["score_cell", "expected_seed", "unanswered", "checks_called", "grading_plans"]
 
@@ -74,18 +75,18 @@ def _judge(text, nonce: str):
                             "message": f"check record could not be judged ({type(exc).__name__})"}
 
 
-def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: float) -> dict:
-    """The result entry for one test cell given its outputs (None: the cell never ran)."""
+def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: float) -> CellScore:
+    """The verdict on one test cell given its outputs (None: the cell never ran)."""
     entry = {"grade_id": test.grade_id, "notebook": test.notebook, "points": 0.0,
              "max_points": max_points, "ok": False,
              "check": test.checks[0][0] if test.checks else None, "message": None, "bug": None,
              "manual": test.manual}
     if test.manual:
         entry.update(message="graded by hand", auto_score=None, needs_manual_grade=not test.task)
-        return entry
+        return CellScore(**entry)
     if outputs is None:
         entry["message"] = "this test did not run"
-        return entry
+        return CellScore(**entry)
     error = _first_error(outputs)
     if not test.checks:
         entry["ok"] = error is None
@@ -122,9 +123,9 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
     if entry["ok"]:
         entry["points"] = points
     entry.update(auto_score=entry["points"], needs_manual_grade=False)
-    return entry
+    return CellScore(**entry)
 
 
-def unanswered(entry: dict) -> dict:
+def unanswered(score: CellScore) -> CellScore:
     """A written answer left as released: nbgrader scores it 0 and asks nobody to grade it."""
-    return {**entry, "message": "no answer given", "auto_score": 0.0, "needs_manual_grade": False}
+    return score.replace(message="no answer given", auto_score=0.0, needs_manual_grade=False)

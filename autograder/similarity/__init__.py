@@ -138,7 +138,7 @@ def _submission(root: Path, assignment: str, names: list[str], given: Given,
     base = folder(root, "submitted", student, assignment)
     cells = [c for name in names for c in _student_cells(_read(base / f"{name}.ipynb"), name)]
     return (student_code(student, cells, given),
-            wrong_answers(read_record(root, student, assignment) or {}))
+            wrong_answers(read_record(root, student, assignment)))
 
 
 _JOB: tuple = ()   # a worker's (root, assignment, names, given), set once when it starts

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from autograder.record import Result, Status
+
 __all__ = ["wrong_answers"]
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?(?![\w.])", re.I)
@@ -48,24 +50,24 @@ def _relation(expected: str, got: str) -> str:
     return "too large" if abs(g) > abs(e) else "too small"
 
 
-def wrong_answers(record: dict) -> dict[str, str]:
+def wrong_answers(record: Result | None) -> dict[str, str]:
     """Signature -> a readable line of evidence, for each informative failed test of a record."""
-    if not isinstance(record, dict) or record.get("status") != "ok":
+    if record is None or record.status is not Status.OK:
         return {}
     out = {}
-    for test in record.get("tests") or []:
-        if not isinstance(test, dict) or test.get("ok") or test.get("manual"):
+    for test in record.failed:
+        if test.manual:
             continue
-        message = str(test.get("message") or "")
+        message = str(test.message or "")
         if not message.strip() or any(text in message for text in _NO_EVIDENCE):
             continue
         lines = message.strip().splitlines()
         fields = {m[1]: m[2].strip() for m in map(_FIELD.match, lines[1:]) if m}
         relation = _relation(fields.get("expected", ""), fields.get("got", ""))
         where = _masked(fields.get("where", ""))
-        bug = str(test.get("bug") or "")
-        name = f"{test.get('notebook', '')}/{test.get('grade_id', '?')}".lstrip("/")
-        signature = "\x1f".join([name, str(test.get("check") or ""), bug, _masked(lines[0]),
+        bug = str(test.bug or "")
+        name = f"{test.notebook}/{test.grade_id}".lstrip("/")
+        signature = "\x1f".join([name, str(test.check or ""), bug, _masked(lines[0]),
                                  where, _masked(fields.get("hint", "")), relation])
         detail = ", ".join(part for part in (f"bug {bug}" if bug else _masked(lines[0]),
                                              f"at {where}" if where else "", relation) if part)

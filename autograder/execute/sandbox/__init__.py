@@ -108,17 +108,16 @@ def forks(name: str | None = None) -> bool:
     """Whether kernels of the sandbox ``name`` (None: the default) may come from the fork server."""
     if not sandbox_status(name)[0]:
         return True   # unisolated kernels fork as ever
-    return choose(name).forks
+    return (_load(name) if name else choose()).forks
 
 
 def sandbox_status(name: str | None = None) -> tuple[bool, str]:
     """(True, "") when kernels will be isolated here, else (False, one line saying why)."""
     if switched_off():
         return False, "switched off by AUTOGRADER_ISOLATION"
-    try:
-        return choose(name).available()
-    except UsageError as exc:
-        return False, str(exc)
+    if name is not None and name not in _MODULES:
+        return False, f"no sandbox called {name!r}"
+    return (_load(name) if name else choose()).available()
 
 
 def isolate(make_manager, server, limits: dict, workdir: str, required: bool = True,
