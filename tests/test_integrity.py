@@ -84,6 +84,10 @@ def _cells_text(nb) -> str:
 # course server, the project installed system-wide (see ``real_server``).  All must
 # give the same outcomes.
 GRADERS = ["root", "nobody", "ta"] if ISOLATED and os.geteuid() == 0 else ["as-is"]
+# bubblewrap: the same class behind bwrap instead (fresh kernels, no fork server), graded
+# by this process's account only, as root: each account costs a whole grading run
+BWRAP, BWRAP_WHY = sandbox_status("bubblewrap")
+GRADERS += ["bubblewrap"]
 
 
 def _grade_as_nobody(course: Path) -> int:
@@ -121,6 +125,8 @@ def _grade_as_the_assistant(server, course: Path) -> int:
 
 @pytest.fixture(scope="module", params=GRADERS)
 def graded(request):
+    if request.param == "bubblewrap" and not BWRAP:
+        pytest.skip(f"bubblewrap: {BWRAP_WHY}")
     if request.param == "ta":   # in the assistant's home: nothing of root's is reachable
         server = request.getfixturevalue("course_server")
         root = Path(tempfile.mkdtemp(prefix="hostile-", dir=server.home(server.ta)))
@@ -157,7 +163,8 @@ def graded(request):
         status = _grade_as_the_assistant(server, course)
     else:
         status = grade.main(course=course, assignment="hostile", workers=2, timeout=10,
-                            submission_timeout=20, processes=PROCESS_CAP, progress=False)
+                            submission_timeout=20, processes=PROCESS_CAP, progress=False,
+                            sandbox="bubblewrap" if request.param == "bubblewrap" else None)
     try:
         accepted = listener.accept()
         accepted[0].close()
