@@ -38,6 +38,7 @@ import tempfile
 from autograder.execute import procs
 from autograder.execute.sandbox.policy import Policy
 from autograder.execute.sandbox.policy import policy as make_policy
+from autograder.execute.sandbox.policy import privileged as _privileged
 
 __all__ = ["SANDBOX", "SUBMISSION", "bwrap_argv"]
 
@@ -53,10 +54,6 @@ def _bytes(size: str) -> str:
     if not match:
         raise ValueError(f"not a size: {size!r}")
     return str(int(match[1]) * 1024 ** " kmg".index((match[2] or " ").lower()))
-
-
-def _privileged() -> bool:
-    return os.geteuid() == 0
 
 
 def _kernel_uid(rundir: str) -> int:

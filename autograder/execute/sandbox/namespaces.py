@@ -46,6 +46,7 @@ import tempfile
 
 from autograder.execute import procs
 from autograder.execute.sandbox.policy import WORKDIR_SIZE, Policy, hidden_paths, package_paths
+from autograder.execute.sandbox.policy import privileged as _privileged
 from autograder.execute.sandbox.policy import readable_paths as _readable_paths
 
 __all__ = ["SANDBOX", "UID_BASE", "enter", "kernel_uid", "sandbox_mode", "sandbox_status"]
@@ -98,21 +99,6 @@ def sandbox_mode() -> str:
     if not sandbox_status()[0]:
         return "none"
     return "root" if _privileged() else "user namespace"
-
-
-def _privileged() -> bool:
-    """Whether this process may mount, chown and switch users (root with its capabilities).
-
-    A root without capabilities (a container that drops them, ``setpriv``) is
-    treated as any other user: it isolates kernels with a user namespace.
-    """
-    needed = (1 << 0) | (1 << 6) | (1 << 7) | (1 << 21)  # CHOWN, SETGID, SETUID, SYS_ADMIN
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            held = next(int(line.split()[1], 16) for line in fh if line.startswith("CapEff"))
-    except (OSError, StopIteration, ValueError):
-        return os.geteuid() == 0
-    return os.geteuid() == 0 and held & needed == needed
 
 
 def _probe() -> tuple[bool, str]:

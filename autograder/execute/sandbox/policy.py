@@ -15,7 +15,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass
 
-__all__ = ["Policy", "hidden_paths", "package_paths", "policy", "readable_paths"]
+__all__ = ["Policy", "hidden_paths", "package_paths", "policy", "privileged", "readable_paths"]
 
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt", "/sys")
 PACKAGES = ("nn_utils", "autograder")
@@ -88,3 +88,19 @@ def hidden_paths() -> list[str]:
                 if os.path.exists(path):
                     paths.append(path)
     return sorted(set(paths))
+
+
+def privileged() -> bool:
+    """Whether the grader may mount, chown and switch users (root with its capabilities):
+    then each kernel runs as a uid of its own.
+
+    A root without capabilities (a container that drops them, ``setpriv``) is
+    treated as any other user: its kernels get a user namespace.
+    """
+    needed = (1 << 0) | (1 << 6) | (1 << 7) | (1 << 21)  # CHOWN, SETGID, SETUID, SYS_ADMIN
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            held = next(int(line.split()[1], 16) for line in fh if line.startswith("CapEff"))
+    except (OSError, StopIteration, ValueError):
+        return os.geteuid() == 0
+    return os.geteuid() == 0 and held & needed == needed
