@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder.execute import sandbox as _sandbox  # needs the repository on sys.path
+from autograder.execute.sandbox import namespaces as _sandbox  # needs the repository on sys.path
 
 
 def _fork_once(spec: dict | None) -> tuple[float, float]:
