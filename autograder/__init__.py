@@ -2,15 +2,19 @@
 
 The pipeline of one submission, in the order the tree lists it::
 
-    pipeline.py      one class graded: prepare, execute, score, write (rows back, nothing printed)
+    pipeline.py      one class graded: orchestration only (GradingRun: prepare, execute,
+                     score, save; results back, nothing printed)
     course.py        what nbgrader's config says: folders, settings, region markers
+    record.py        the result record, one type: Result, CellScore, Status, Outcome
     protocol.py      what crosses the kernel boundary, named once: MIME type, plans file,
                      reporter, records (writers for the kernel, readers for the judge),
                      the preamble; cells.py: what assemble tells judge about a test cell
     assemble/        the graded notebook, rebuilt from source/ with the student's answers;
-                     rewrite.py: the form of a test cell the kernel runs (asserts -> reports)
+                     rewrite.py: the form of a test cell the kernel runs (asserts -> reports);
+                     files.py: what is read from source/ and from a submission folder
     execute/         run it: payload -> runners (threads or Dask) -> kernels (forked from
-                     forkserver, isolated by sandbox, watched by procs and reaper)
+                     forkserver, warmed up by warmup, isolated by a sandbox/ behind one
+                     interface, watched by procs and reaper)
     kernel_side.py   the only code the grading kernel runs for us: probes out, nothing judged
     judge/           decide each test cell from what crossed the boundary: score.py and
                      expect_judge.py (the asserts' reports); assemble and judge meet only
@@ -18,7 +22,8 @@ The pipeline of one submission, in the order the tree lists it::
     reference/       the only code that computes answers (teacher side; hidden from kernels)
     store.py         gradebook (nbgrader's), records, grades.csv
     feedback/        what students and LMSs get: pages.py (HTML), render.py (pages rendered
-                     beside the grading loop, in processes or Dask tasks), withhold.py (no
+                     beside the grading loop, in processes or Dask tasks), save.py (pages
+                     written, then the store saves the grade), withhold.py (no
                      hidden tests), exports.py (Gradescope, Canvas, Moodle), plots.py (charts)
     similarity/      after grading, for graders only: which submissions share rare code
                      (the students' own lines, winnowed) or rare wrong answers (records)

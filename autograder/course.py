@@ -25,7 +25,8 @@ from autograder import UsageError
 
 __all__ = ["course_config", "course_setting", "folder", "ignored", "students", "Markers",
            "course_root", "assignments_in", "choose", "notebook_names", "generate",
-           "markers", "gradebook_url", "alembic_on_path"]
+           "markers", "gradebook_url", "alembic_on_path", "course_id", "late_penalties",
+           "gradebook_file"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -51,6 +52,30 @@ def gradebook_url(course: Path) -> str:
     ``gradebook.db`` in the course root."""
     return (course_setting(course, "CourseDirectory", "db_url", None)
             or f"sqlite:///{Path(course) / 'gradebook.db'}")
+
+
+def gradebook_file(course: Path) -> Path | None:
+    """The SQLite file of the course's gradebook (None when it is another database)."""
+    url = gradebook_url(course)
+    return Path(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else None
+
+
+def course_id(course: Path) -> str:
+    """The course's id in the gradebook (``CourseDirectory.course_id``, nbgrader's default)."""
+    return course_setting(course, "CourseDirectory", "course_id", "default_course")
+
+
+def late_penalties(course: Path):
+    """nbgrader's late-penalty preprocessor with the course's configuration, plugin ready
+    (``AssignLatePenalties.plugin_class``; nbgrader's default gives no penalty)."""
+    from nbgrader.preprocessors import AssignLatePenalties
+    try:
+        late = AssignLatePenalties(config=course_config(course))
+        late.init_plugin()
+    except Exception as exc:  # a bad plugin_class is the teacher's to fix
+        raise UsageError(f"cannot set up the late-submission plugin of nbgrader_config.py: "
+                         f"{type(exc).__name__}: {exc}") from None
+    return late
 
 
 def alembic_on_path() -> None:

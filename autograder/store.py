@@ -21,6 +21,7 @@ from typing import NamedTuple
 from autograder import UsageError
 from autograder.assemble import notebook_text
 from autograder.course import alembic_on_path, folder, gradebook_url
+from autograder.course import course_id as course_id_of
 from autograder.record import Result, Status
 
 __all__ = ["read_records", "Store", "Standing", "submission_sha256", "read_record", "write_record",
@@ -96,10 +97,11 @@ class Store:
     """The one writer: gradebook rows, autograded notebooks, records, CSV and log."""
 
     def __init__(self, course: Path, assignment: str, sources: dict, db_url: str | None = None,
-                 course_id: str = "default_course", late=None):
+                 course_id: str | None = None, late=None):
         self.course, self.assignment = course, assignment
+        # nbgrader's own settings by default, so that formgrader reads the same gradebook
         self.db_url = db_url or gradebook_url(course)
-        self.gb = open_gradebook(self.db_url, course_id)
+        self.gb = open_gradebook(self.db_url, course_id or course_id_of(course))
         self._register(sources)
         notebooks = self.gb.find_assignment(assignment).notebooks
         self.max_points = {(g.notebook.name, g.name): float(g.max_score or 0.0)

@@ -121,7 +121,7 @@ def test_trusted_verdicts_name_the_check_and_bug(graded):
     course, _ = graded
     tests = {t.grade_id: t for t in read_record(course, "wrong_relu__relu_zero", "tiny").tests}
     assert tests["test_relu"].check == "relu" and tests["test_relu"].bug
-    assert tests["test_relu"].message.startswith("relu:")
+    assert tests["test_relu"].message.startswith("check_relu:")
     hostile = {t.grade_id: t for t in read_record(course, "hostile_wrong_relu__relu_zero",
                                                       "tiny").tests}
     assert hostile["test_relu"].points == 0 and hostile["test_relu"].max_points == 2

@@ -77,7 +77,7 @@ def test_interrupted_batches_resume_without_loss_or_regrading(course):
     final = _records(course)
     assert sorted(final) == STUDENTS                           # nothing lost
     assert all(final[s] == second[s] for s in second)
-    assert all((r["status"], r["score"]) == ("ok", 3.0) for r in final.values())
+    assert all((r.status, r.score) == ("ok", 3.0) for r in final.values())
 
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

@@ -10,7 +10,6 @@ import instead (see :mod:`autograder.feedback.exports`).
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 from autograder import UsageError
 from autograder.commands.common import command
@@ -33,14 +32,13 @@ def add_arguments(parser) -> None:
 @command
 def main(*, course=".", assignments=None, format="csv") -> int:  # the CLI's word
     """Write ``grades.csv`` rows of ``assignments`` from the course's gradebook; 0 on success."""
-    from autograder.course import choose, course_root, course_setting, gradebook_url
+    from autograder.course import choose, course_id, course_root, gradebook_file, gradebook_url
     from autograder.store import open_gradebook, write_grades
     course = course_root(course)
-    db_url = gradebook_url(course)
-    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///"):]).is_file():
-        raise UsageError(f"no gradebook at {db_url[len('sqlite:///'):]}: grade first")
-    gb = open_gradebook(db_url, course_setting(course, "CourseDirectory", "course_id",
-                                               "default_course"))
+    sqlite = gradebook_file(course)
+    if sqlite is not None and not sqlite.is_file():
+        raise UsageError(f"no gradebook at {sqlite}: grade first")
+    gb = open_gradebook(gradebook_url(course), course_id(course))
     try:
         chosen = choose(assignments, sorted(a.name for a in gb.assignments), "in the gradebook")
         if format == "csv":
