@@ -33,7 +33,7 @@ from autograder.course import students as submitters
 from autograder.execute.kernels import close_fork_servers
 from autograder.execute.payload import kill_running
 from autograder.execute.runners import connect, error_outcome, run_dask, run_local
-from autograder.execute.sandbox import sandbox_status, switched_off
+from autograder.execute.sandbox import choose, forks, sandbox_status, switched_off
 from autograder.execute.warmup import preload_for, warm_up
 from autograder.feedback.render import Renderer
 from autograder.feedback.save import PageWriter
@@ -100,6 +100,10 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
     """
     course = course_root(course)
     sources, files = read_sources(course, assignment)
+    if not scheduler:  # (Dask workers decide for themselves)
+        if sandbox is not None:
+            choose(sandbox)                # one line when it cannot work here
+        fork = fork and forks(sandbox)     # bubblewrap's kernels boot fresh: no server to warm
     unisolated, _ = isolation_state(isolation, scheduler, sandbox)
     found = submitters(course, "submitted", assignment)
     wanted = sorted(set(students)) if students else found

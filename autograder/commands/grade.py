@@ -12,7 +12,7 @@ from pathlib import Path
 
 from autograder import UsageError, pipeline
 from autograder.commands.common import command
-from autograder.execute.sandbox import NAMES, choose, forks
+from autograder.execute.sandbox import NAMES
 from autograder.record import Result, Status
 
 __all__ = ["add_arguments", "main", "parse_size"]
@@ -88,10 +88,6 @@ def main(*, course=".", assignment, workers=None, scheduler=None, timeout=None,
     ``memory`` is the cap per submission ("4G"; "none" for no cap); the others are
     :func:`autograder.pipeline.grade_class`'s.
     """
-    if not scheduler:  # (Dask workers decide for themselves)
-        if sandbox is not None:
-            choose(sandbox)                # one line when it cannot work here
-        fork = fork and forks(sandbox)     # bubblewrap's kernels boot fresh: no server to warm
     unisolated, why = pipeline.isolation_state(isolation, scheduler, sandbox)
     if unisolated:
         print("autograder: warning: submissions run unisolated, with the grader's rights "
