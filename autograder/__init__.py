@@ -12,7 +12,7 @@ The pipeline of one submission, in the order the tree lists it::
     assemble/        the graded notebook, rebuilt from source/ with the student's answers;
                      rewrite.py: the form of a test cell the kernel runs (asserts -> reports);
                      files.py: what is read from source/ and from a submission folder
-    execute/         run it: payload -> runners (threads or Dask) -> kernels (forked from
+    execute/         run it: payload -> runners (worker processes or Dask) -> kernels (forked from
                      forkserver, warmed up by warmup, isolated by a sandbox/ behind one
                      interface, watched by procs and reaper)
     kernel_side.py   the only code the grading kernel runs for us: probes out, nothing judged

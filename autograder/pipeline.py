@@ -2,7 +2,7 @@
 
 For each ``submitted/<student>/<assignment>/`` the graded notebooks are rebuilt
 from ``source/`` (:mod:`autograder.assemble`), executed in a working copy of
-their own by worker threads or Dask tasks (:mod:`autograder.execute`), scored in
+their own by local worker processes or Dask tasks (:mod:`autograder.execute`), scored in
 this process from the observations that came back (:mod:`autograder.judge`) and
 saved by one writer, pages first (:mod:`autograder.feedback.save`,
 :mod:`autograder.store`).  A submission whose record matches its files is
@@ -15,6 +15,7 @@ loop.  The ``grade`` command adds arguments and the summary.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import secrets
 import sys
@@ -157,7 +158,7 @@ class GradingRun:
     ``sources`` are the source notebooks with their test cells as the gradebook
     keeps them; ``files`` the other files of ``source/<assignment>`` (bytes);
     ``settings`` what every payload carries (limits, timeouts, isolation,
-    preload); ``client`` a Dask client, or None for ``workers`` local threads.
+    preload); ``client`` a Dask client, or None for ``workers`` local worker processes.
     """
 
     course: Path
@@ -215,6 +216,7 @@ class GradingRun:
                 bar.update(1)
             pages.settle(wait=True)
         finally:
+            stream.close()  # its workers stop now, not whenever the generator is collected
             bar.close()
             renderer.close()
         return [pages.saved[student] for student in order]
@@ -295,7 +297,13 @@ def _kernel_notebook(asm: Assembled) -> str:
             cells[test.index] = nbformat.NotebookNode(
                 {**cells[test.index], "source": test.kernel_source})
     return notebook_text(nbformat.NotebookNode({**asm.notebook, "cells": [
-        nbformat.v4.new_code_cell(preamble_source()), *cells]}))
+        _preamble_cell(), *cells]}), compact=True)
+
+
+@functools.cache
+def _preamble_cell():
+    """The kernel's first cell (:mod:`autograder.kernel_side`), built once."""
+    return nbformat.v4.new_code_cell(preamble_source())
 
 
 def _sha(course: Path, student: str, assignment: str) -> str:

@@ -18,6 +18,7 @@ from pages import text_of
 
 from autograder import pipeline
 from autograder.commands import grade
+from autograder.execute.payload import error_outcome
 from autograder.execute.procs import process_table
 from autograder.record import Result
 from autograder.store import CSV_COLUMNS, read_record
@@ -151,7 +152,7 @@ def test_outputs_csv_log_feedback(graded):
            if not line.startswith(" ")]     # indented: a dead kernel's own error output
     assert sorted(line.split()[2] for line in log if "error output" not in line) == sorted(EXPECTED)
     html = text_of((course / "feedback" / "wrong_relu__relu_zero" / "tiny" / "tiny.html").read_text())
-    assert "relu: forward output is wrong" in html
+    assert "check_relu: forward output is wrong" in html
     assert "seed=7" not in html and "square(-2)" not in html    # hidden tests stay hidden
     broken = (course / "feedback" / "malformed_json__malformed" / "tiny" / "tiny.html").read_text()
     assert "tiny.ipynb is malformed" in text_of(broken)
@@ -371,16 +372,39 @@ def test_a_scoring_crash_is_retried_and_the_batch_goes_on(tmp_path, monkeypatch)
 
 def test_a_submission_the_grader_cannot_grade_gets_no_score_and_a_failing_exit(
         tmp_path, monkeypatch, capsys):
-    from autograder.execute import runners as _runners
     course = make_course(tmp_path / "course", ["full_marks", "wrong_relu__relu_zero"])
-    real, attempts = _runners.execute_payload, []
+    real, attempts = pipeline.run_local, []
 
-    def broken_for_one(payload):
-        if payload["key"] == "full_marks":
-            attempts.append(payload.get("fork"))
-            raise OSError("the grader's disk is full")
-        return real(payload)
-    monkeypatch.setattr(_runners, "execute_payload", broken_for_one)
+    def broken_for_one(feed, workers):
+        """The real workers, except that every run of full_marks fails in the grader."""
+        failed = []
+
+        class Others:  # the feed without full_marks, whose payloads fail as they are taken
+            def __iter__(self):
+                return self
+
+            def __next__(self):
+                while True:
+                    payload = next(feed)
+                    if payload["key"] != "full_marks":
+                        return payload
+                    attempts.append(payload.get("fork"))
+                    failed.append(payload)
+
+        others, stream = Others(), real(Others(), workers)
+        while True:
+            while failed:
+                payload = failed.pop()
+                yield payload, error_outcome(payload["key"], OSError("the grader's disk is full"))
+            item = next(stream, None)
+            if item is not None:
+                yield item
+                continue
+            # the workers are done: a retry of full_marks queued since is taken here
+            assert next(others, None) is None, "only full_marks is retried"
+            if not failed:
+                return
+    monkeypatch.setattr(pipeline, "run_local", broken_for_one)
     assert grade.main(course=course, assignment="tiny", workers=2, progress=False) == 1
     err = capsys.readouterr().err
     assert "1 submission could not be graded" in err and "run the same command again" in err
@@ -397,7 +421,7 @@ def test_a_submission_the_grader_cannot_grade_gets_no_score_and_a_failing_exit(
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         with pytest.raises(MissingEntry):  # no zero in the gradebook either
             gb.find_submission("tiny", "full_marks")
-    monkeypatch.setattr(_runners, "execute_payload", real)
+    monkeypatch.setattr(pipeline, "run_local", real)
     assert grade.main(course=course, assignment="tiny", workers=2, progress=False) == 0
     assert "1 graded, 1 already graded" in capsys.readouterr().out
     record = read_record(course, "full_marks", "tiny")

@@ -138,6 +138,9 @@ def assemble(name: str, source, submitted, marks: Markers | None = None) -> Asse
                 kernel_source=judged.kernel_source if judged else None))
         cells.append(new)
         cells.extend(_clean(c) for c in extra.get(gid, []) if gid)
-    nb = nbformat.v4.new_notebook(cells=cells, metadata={
-        k: source.metadata[k] for k in ("kernelspec", "language_info") if source.metadata.get(k)})
+    # built from parts that are valid already: nbformat's constructor would validate it all
+    nb = nbformat.from_dict({
+        "nbformat": nbformat.v4.nbformat, "nbformat_minor": nbformat.v4.nbformat_minor,
+        "metadata": {k: source.metadata[k] for k in ("kernelspec", "language_info")
+                     if source.metadata.get(k)}, "cells": cells})
     return Assembled(nb, tests, shown)

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -32,7 +33,7 @@ from traitlets import Dict, Instance, Unicode
 from autograder.execute.forkserver import LIMITS_ENV
 from autograder.execute.procs import kill_tree
 
-__all__ = ["ForkServer", "ForkServerProvisioner", "ReadyClient", "close_fork_servers",
+__all__ = ["ForkServer", "ForkServerProvisioner", "ReadyClient", "ServerAddress", "close_fork_servers",
            "fork_server", "kernel_manager", "kill_tree", "PROVISIONER"]
 
 PROVISIONER = "autograder-fork"
@@ -70,6 +71,13 @@ class ForkServer:
         if self.process.stdout:
             self.process.stdout.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ServerAddress:
+    """A fork server another process started (the grader, for its local workers)."""
+
+    path: str   # its Unix socket
 
 
 _servers: dict[tuple[str, ...], ForkServer] = {}

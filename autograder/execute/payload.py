@@ -1,6 +1,6 @@
 """Execute one submission: plain data in (notebooks + files), plain data out.
 
-``execute_payload`` is what a worker runs -- a local thread or a Dask task.  It
+``execute_payload`` is what a worker runs -- a local worker process or a Dask task.  It
 writes the working copy to a temporary directory of its own, runs each graded
 notebook in a fresh kernel (forked from a pre-warmed server, or started fresh),
 bounds time and output, kills every process the submission started, and returns
@@ -22,7 +22,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from autograder.execute.kernels import fork_server, kernel_manager
+from autograder.execute.kernels import ServerAddress, fork_server, kernel_manager
 from autograder.execute.procs import kill_tree, members, process_table, usage
 from autograder.execute.sandbox import forks, isolate
 from autograder.protocol import MIME, notebook_from, notebook_text
@@ -190,7 +190,10 @@ async def _run(nb, workdir: str, env: dict, payload: dict, budget: float) -> tup
 async def _run_kernel(nb, workdir: str, env: dict, payload: dict, budget: float,
                       stderr_file: str) -> tuple[str, str]:
     fork = payload.get("fork", True) and forks(payload.get("sandbox"))  # bubblewrap boots fresh
-    server = fork_server(tuple(payload["preload"])) if fork else None
+    server = None
+    if fork:  # the grader's own server (its local workers), else this process's
+        where = payload.get("fork_server")
+        server = ServerAddress(where) if where else fork_server(tuple(payload["preload"]))
     limits = {**(payload.get("limits") or {}), "stderr": stderr_file}
     km = isolate(kernel_manager, server, limits, workdir, required=payload.get("isolation", True),
                  sandbox=payload.get("sandbox"))
@@ -311,4 +314,4 @@ def execute_payload(payload: dict) -> Outcome:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return Outcome(payload["key"], status, detail, round(time.monotonic() - start, 3),
-                   {k: notebook_text(v) for k, v in executed.items()}, stderr)
+                   {k: notebook_text(v, compact=True) for k, v in executed.items()}, stderr)

@@ -1,4 +1,4 @@
-"""Where submissions execute: local worker threads, or a Dask distributed cluster.
+"""Where submissions execute: local worker processes, or a Dask distributed cluster.
 
 Both runners read plain-data payloads from an iterator *as workers free up* (a
 window of a few per worker is in flight, so a class of thousands is never held
@@ -17,6 +17,7 @@ from typing import Iterator
 from autograder import UsageError
 from autograder.execute.kernels import fork_server
 from autograder.execute.payload import error_outcome, execute_payload
+from autograder.execute.pool import ProcessPool
 from autograder.record import Outcome
 
 __all__ = ["connect", "run_local", "run_dask", "error_outcome"]
@@ -36,18 +37,32 @@ def _take(payloads: Iterator[dict], count: int) -> list[dict]:
 
 
 def run_local(payloads: Iterator[dict], workers: int) -> Iterator[tuple[dict, Outcome]]:
-    """Execute payloads on ``workers`` threads (each drives its own kernel processes)."""
+    """Execute payloads in ``workers`` local worker processes (:mod:`.worker`).
+
+    Each worker drives its kernels' Jupyter messages, so the grader's own process
+    only builds payloads and judges outcomes.  Kernels are forked from one fork
+    server, the grader's: each payload names its socket.  A worker that dies
+    fails its submission (an ``error`` outcome, with what the worker wrote to its
+    standard error) and is replaced.
+    """
     workers = max(1, workers)
     window = workers * _IN_FLIGHT_PER_WORKER
-    first = _take(payloads, 1)
-    if first and first[0].get("fork", True):  # start it here, not inside the first task
-        fork_server(tuple(first[0]["preload"]))
-    pool = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade")
-    pending = {pool.submit(execute_payload, p): p for p in first}
+    pool = ProcessPool("autograder.execute.worker", workers, name="grade")
+    pending: dict = {}
+
+    def submit(payload: dict) -> None:
+        job = payload
+        if payload.get("fork", True):  # started (or restarted) here, shared by every worker
+            job = {**payload, "fork_server": fork_server(tuple(payload["preload"])).path}
+        pending[pool.submit(job)] = payload
+
     try:
         while True:
-            pending.update((pool.submit(execute_payload, p), p)
-                           for p in _take(payloads, window - len(pending)))
+            for payload in _take(payloads, window - len(pending)):
+                try:
+                    submit(payload)
+                except Exception as exc:  # no fork server: this one fails, is retried fresh
+                    yield payload, error_outcome(payload["key"], exc)
             if not pending:
                 return
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -56,10 +71,10 @@ def run_local(payloads: Iterator[dict], workers: int) -> Iterator[tuple[dict, Ou
                 try:
                     outcome = future.result()
                 except Exception as exc:  # one failure never stops the batch
-                    outcome = error_outcome(payload["key"], exc)
+                    outcome = error_outcome(payload["key"], exc, getattr(exc, "stderr", ""))
                 yield payload, outcome
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.close()
 
 
 def connect(address: str, timeout: str = "10s"):
