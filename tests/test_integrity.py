@@ -218,7 +218,7 @@ def test_feedback_names_the_failure_but_not_hidden_tests(graded):
         assert SECRET not in html and "seed=7" not in html and "0.5)" not in html, student
     html = text_of((course / "feedback" / "wrong_answers__zero" / "hostile" / "hostile.html")
                    .read_text())
-    assert "relu: forward output is wrong" in html and "assert square(3) == 9" in html
+    assert "check_relu: forward output is wrong" in html and "assert square(3) == 9" in html
 
 
 def test_links_out_of_a_submission_are_not_followed(graded):
