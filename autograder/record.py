@@ -87,6 +87,8 @@ class CellScore:
         """The cell score a record holds, or None when ``data`` is not one."""
         if not isinstance(data, dict) or not isinstance(data.get("grade_id"), str):
             return None
+        if "auto_score" not in data and not data.get("manual"):  # as older records left it
+            data = {**data, "auto_score": data.get("points", 0.0)}
         try:
             return cls(**{"notebook": "", **{f.name: data[f.name] for f in dataclasses.fields(cls)
                                              if f.name in data}})

@@ -133,7 +133,10 @@ def test_plain_test_cells_follow_errors_not_stderr():
                        "evalue": "square must handle negative numbers", "traceback": ["..."]}]
     entry = score_cell(square, error, NONCE, 1.0)
     assert entry.points == 0.0 and entry.message.startswith("AssertionError: square")
-    assert score_cell(square, None, NONCE, 1.0).message == "this test did not run"
+    not_run = score_cell(square, None, NONCE, 1.0)
+    assert not_run.message == "this test did not run"
+    # nbgrader's gradebook: 0 points, and no one is asked to grade it by hand
+    assert (not_run.auto_score, not_run.needs_manual_grade) == (0.0, False)
 
 
 def test_feedback_shows_messages_not_hidden_tests():

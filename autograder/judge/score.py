@@ -84,8 +84,8 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
     if test.manual:
         entry.update(message="graded by hand", auto_score=None, needs_manual_grade=not test.task)
         return CellScore(**entry)
-    if outputs is None:
-        entry["message"] = "this test did not run"
+    if outputs is None:  # no points, and nobody is asked to grade it by hand
+        entry.update(message="this test did not run", auto_score=0.0, needs_manual_grade=False)
         return CellScore(**entry)
     error = _first_error(outputs)
     if not test.checks:
