@@ -112,6 +112,7 @@ class Store:
                              for nb in notebooks for c in nb.source_cells}
         self.log = open(course / "autograder.log", "a", encoding="utf-8")
         self.late = late  # nbgrader's AssignLatePenalties, configured by the course (None: no penalty)
+        self._layout = None  # the assignment's notebooks and cells, once a submission is added
 
     def _register(self, sources: dict) -> None:
         """Add the assignment from source/ if ``nbgrader generate_assignment`` has not."""
@@ -216,51 +217,133 @@ class Store:
 
     def _grades(self, result: Result, timestamp: str | None) -> float:
         """The submission's rows in nbgrader's gradebook: scores, manual flags, late penalty
-        (returned: the sum of the notebooks')."""
-        from nbgrader.api import MissingEntry
-        student = result.student
-        self.gb.update_or_create_student(student)
-        try:
-            submission = self.gb.find_submission(self.assignment, student)
-        except MissingEntry:
-            submission = self.gb.add_submission(self.assignment, student)
-        if timestamp:
-            from nbgrader.utils import parse_utc
-            submission.timestamp = parse_utc(timestamp)
-        by_cell = {(t.notebook, t.grade_id): t for t in result.tests}
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                test = by_cell.get((nb.name, grade.name))
-                if test is None or test.needs_manual_grade is None:
-                    continue  # a task, or a cell not in source/: nbgrader leaves it alone
-                grade.auto_score = test.auto_score
-                # nbgrader's rule: a person looks again at what a person graded before
-                grade.needs_manual_grade = (grade.manual_score is not None
-                                            or grade.auto_score is None)
-        self.gb.db.commit()
-        return self._late_penalties(submission, student)
+        (returned: the sum of the notebooks').
 
-    def _late_penalties(self, submission, student: str) -> float:
+        What ``nbgrader autograde`` writes (``add_submission`` for a new one, SaveAutoGrades,
+        AssignLatePenalties), in one transaction: a query for the submission and one for its
+        grades with their notebook's and cell's names (columns: nbgrader's association proxies
+        are a query each), no autoflush on the way, one commit -- the record is written after
+        it.  A failure rolls the whole submission back, leaving the session usable.
+        """
+        db = self.gb.db
+        student = result.student
+        by_cell = {(t.notebook, t.grade_id): t for t in result.tests}
+        try:
+            with db.no_autoflush:
+                submission = self._find_submission(student)
+                new = submission is None
+                if new:
+                    submission, grades = self._add_submission(student)
+                else:
+                    grades = self._grades_of(submission)
+                if timestamp:
+                    from nbgrader.utils import parse_utc
+                    submission.timestamp = parse_utc(timestamp)
+                for grade, notebook, cell in grades:
+                    test = by_cell.get((notebook, cell))
+                    if test is None or test.needs_manual_grade is None:
+                        continue  # a task, or a cell not in source/: nbgrader leaves it alone
+                    grade.auto_score = test.auto_score
+                    # nbgrader's rule: a person looks again at what a person graded before
+                    grade.needs_manual_grade = (grade.manual_score is not None
+                                                or grade.auto_score is None)
+                total = self._late_penalties(submission, student, new)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        return total
+
+    def _find_submission(self, student: str):
+        """nbgrader's SubmittedAssignment of ``student`` with its Assignment (``find_submission``'s
+        query), or None."""
+        from nbgrader.api import Assignment, Student, SubmittedAssignment
+        from sqlalchemy.orm import contains_eager
+        return (self.gb.db.query(SubmittedAssignment)
+                .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+                .join(Student, Student.id == SubmittedAssignment.student_id)
+                .filter(Assignment.name == self.assignment, Student.id == student)
+                .options(contains_eager(SubmittedAssignment.assignment))
+                .one_or_none())
+
+    def _grades_of(self, submission) -> list:
+        """(Grade, notebook name, cell name) of every grade of ``submission``, in one query."""
+        from nbgrader.api import BaseCell, Grade, Notebook, SubmittedNotebook
+        return (self.gb.db.query(Grade, Notebook.name, BaseCell.name)
+                .join(SubmittedNotebook, SubmittedNotebook.id == Grade.notebook_id)
+                .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)
+                .join(BaseCell, BaseCell.id == Grade.cell_id)
+                .filter(SubmittedNotebook.assignment_id == submission.id)
+                .all())
+
+    def _add_submission(self, student: str):
+        """nbgrader's ``update_or_create_student`` and ``add_submission`` without their commits:
+        the student if new, the submission, a SubmittedNotebook per notebook of the assignment,
+        a Grade per grade and task cell, a Comment per solution and task cell.
+
+        Returns the (pending) submission and its (Grade, notebook name, cell name).
+        """
+        from nbgrader.api import Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook
+        db = self.gb.db
+        who = db.query(Student).filter(Student.id == student).one_or_none()
+        if who is None:
+            who = Student(id=student)
+            db.add(who)
+        assignment = self.gb.find_assignment(self.assignment)
+        if self._layout is None:  # the assignment's cells, as add_submission walks them
+            self._layout = [(nb.id, nb.name, [(c.id, c.name) for c in nb.grade_cells],
+                             [c.id for c in nb.solution_cells],
+                             [(c.id, c.name) for c in nb.task_cells])
+                            for nb in assignment.notebooks]
+        submission = SubmittedAssignment(assignment=assignment, student=who)
+        grades = []
+        for notebook_id, notebook, grade_cells, solution_cells, task_cells in self._layout:
+            nb = SubmittedNotebook(notebook_id=notebook_id, assignment=submission)
+            for cell_id, name in grade_cells:
+                grades.append((Grade(cell_id=cell_id, notebook=nb), notebook, name))
+            for cell_id in solution_cells:
+                Comment(cell_id=cell_id, notebook=nb)
+            for cell_id, name in task_cells:
+                Comment(cell_id=cell_id, notebook=nb)
+                grades.append((Grade(cell_id=cell_id, notebook=nb), notebook, name))
+        db.add(submission)
+        return submission, grades
+
+    def _late_penalties(self, submission, student: str, new: bool = False) -> float:
         """Each notebook's late penalty, as ``nbgrader autograde`` sets it; returns their sum.
 
         The course's ``AssignLatePenalties.plugin_class`` (nbgrader's ``LateSubmissionPlugin``
         unless configured: no penalty, or ``penalty_method = 'zero'``) decides, from the
-        notebook's score and the seconds past the due date (extensions included).
+        notebook's score and the seconds past the due date (extensions included).  A submission
+        on time (or a course without the plugin) gets nbgrader's reset, None, on every notebook:
+        only those that hold a penalty are loaded (a ``new`` submission's hold none).  Called
+        without autoflush.
         """
-        seconds, total = submission.total_seconds_late, 0.0
+        from nbgrader.api import SubmittedNotebook
+        db = self.gb.db
+        seconds = submission.total_seconds_late
+        if not (seconds > 0 and self.late is not None):
+            if not new:
+                for nb in db.query(SubmittedNotebook).filter(
+                        SubmittedNotebook.assignment_id == submission.id,
+                        SubmittedNotebook.late_submission_penalty.isnot(None)):
+                    nb.late_submission_penalty = None
+            return 0.0
+        db.flush()  # nb.score is SQL over the grades just set
+        db.expire(submission, ["notebooks"])  # in the gradebook's order, as nbgrader reads them
+        total = 0.0
         for nb in submission.notebooks:
+            db.expire(nb, ["score"])
             penalty = None
-            if seconds > 0 and self.late is not None:
-                try:
-                    penalty = self.late.plugin_inst.late_submission_penalty(student, nb.score, seconds)
-                except Exception as exc:  # the teacher's plugin; the grade stays
-                    self.log.write(f"{utc_now()} {self.assignment} {student} late-penalty plugin "
-                                   f"failed ({type(exc).__name__}: {exc}); no penalty\n")
+            try:
+                penalty = self.late.plugin_inst.late_submission_penalty(student, nb.score, seconds)
+            except Exception as exc:  # the teacher's plugin; the grade stays
+                self.log.write(f"{utc_now()} {self.assignment} {student} late-penalty plugin "
+                               f"failed ({type(exc).__name__}: {exc}); no penalty\n")
             if penalty is not None:  # nbgrader's clamp: never below 0 nor above the score
                 penalty = min(max(float(penalty), 0.0), float(nb.score))
             nb.late_submission_penalty = penalty
             total += penalty or 0.0
-        self.gb.db.commit()
         return total
 
     def write_csv(self, students: list[str]) -> Path:
