@@ -24,6 +24,7 @@ from pages import text_of
 
 from autograder.commands import grade
 from autograder.execute.sandbox import sandbox_status
+from autograder.record import Result, Status
 from autograder.store import read_record
 
 pytestmark = pytest.mark.slow
@@ -312,8 +313,7 @@ def test_student_output_cannot_inject_markup_into_feedback():
         "data": {"image/png": "AAAA' onerror='alert(1)", "text/plain": "<script>alert(2)</script>"}},
         {"output_type": "display_data", "metadata": {},
          "data": {"text/html": "<script>alert(3)</script>", "text/plain": "<b>plain</b>"}}]}
-    html = feedback_html("s", "a", "n", {"cells": [cell]}, {}, {},
-                         {"status": "ok", "detail": "", "tests": []})
+    html = feedback_html("s", "a", "n", {"cells": [cell]}, {}, {}, Result("s", "a", Status.OK))
     assert "<script>alert" not in html and "' onerror" not in html
     assert 'src="data:image/png;base64,AAAAonerror=alert1"' in html  # stays an attribute
     assert "<b>plain</b>" not in html and "<b>plain</b>" in text_of(html)  # shown as text
