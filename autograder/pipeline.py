@@ -69,7 +69,7 @@ class _Prepared:
     """What scoring a submission needs to know besides what its kernel sent back."""
 
     assembled: dict           # notebook name -> Assembled (graded notebook and its tests)
-    problems: dict            # notebook name -> 'missing' or 'malformed'
+    problems: dict            # notebook name -> Status.MISSING or Status.MALFORMED
     sha: str = ""             # the submission's files, hashed (the record's key to resume)
     timestamp: str | None = None
 
@@ -265,7 +265,7 @@ class GradingRun:
                 tests.append(entry)
         status, detail = outcome.status, outcome.detail
         if info.problems and status in (Status.OK, Status.MISSING):
-            status = (Status.MALFORMED if "malformed" in info.problems.values()
+            status = (Status.MALFORMED if Status.MALFORMED in info.problems.values()
                       else Status.MISSING)
             detail = "; ".join(f"{n}.ipynb is {p}" for n, p in sorted(info.problems.items()))
         max_score = sum(t.max_points for t in tests) if tests else self.store.total_points()

@@ -15,6 +15,7 @@ import nbformat
 
 from autograder import UsageError
 from autograder.course import course_config, course_setting, folder, ignored
+from autograder.record import Status
 
 __all__ = ["read_sources", "read_submission", "student_files", "inside", "code_size",
            "MAX_STUDENT_FILES"]
@@ -76,19 +77,19 @@ def _with_header_footer(course: Path, nb):
 
 def read_submission(base: Path, name: str):
     """(notebook or None, problem or '') for the submitted notebook ``name`` in ``base``;
-    the problem is ``missing`` or ``malformed``."""
+    the problem is :attr:`Status.MISSING` or :attr:`Status.MALFORMED`."""
     path = base / f"{name}.ipynb"
     if not path.is_file():
-        return None, "missing"
+        return None, Status.MISSING
     if not inside(base, path):  # a link to the teacher's notebook is not an answer
-        return None, "malformed"
+        return None, Status.MALFORMED
     try:
         nb = nbformat.read(path, as_version=4)
         if not isinstance(nb.get("cells"), list):
             raise ValueError("no cell list")
         return nb, ""
     except Exception:  # any unreadable notebook is 'malformed'
-        return None, "malformed"
+        return None, Status.MALFORMED
 
 
 def student_files(course: Path, base: Path) -> dict:

@@ -5,11 +5,13 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from autograder.record import Status
+
 __all__ = ["score_histogram", "barh", "STATUS_COLOURS"]
 
-STATUS_COLOURS = {"ok": "#4c9a2a", "timeout": "#e3a21a", "kernel-died": "#c0392b",
-                  "memory": "#8e44ad", "malformed": "#7f8c8d", "missing": "#bdc3c7",
-                  "error": "#2c3e50"}
+STATUS_COLOURS = {Status.OK: "#4c9a2a", Status.TIMEOUT: "#e3a21a", Status.KERNEL_DIED: "#c0392b",
+                  Status.MEMORY: "#8e44ad", Status.MALFORMED: "#7f8c8d", Status.MISSING: "#bdc3c7",
+                  Status.ERROR: "#2c3e50"}
 
 
 def _save(fig: Figure, path: Path) -> str:
