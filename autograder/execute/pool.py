@@ -82,6 +82,7 @@ class _Helper:
         self.process: subprocess.Popen | None = None
         self.stderr = None   # the process's standard error: a file of ours, read if it dies
         self._code: int | None = None
+        self.closed = False  # no job starts after close(), even one queued before it
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self.thread.start()
@@ -100,7 +101,10 @@ class _Helper:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                with self.lock:
+                with self.lock:  # (close() takes it too: no process starts after it)
+                    if self.closed:
+                        future.set_exception(cf.CancelledError("the pool was closed"))
+                        continue
                     if self.process is None or self.process.poll() is not None:
                         self.process = self._start()
                     process = self.process
@@ -145,6 +149,8 @@ class _Helper:
         return HelperDied(f"the helper process {self.module} died ({why})", tail)
 
     def close(self) -> None:
+        with self.lock:
+            self.closed = True
         self._stop()
         if self.stderr is not None:
             self.stderr.close()
