@@ -32,7 +32,6 @@ from autograder.assemble.files import code_size, read_sources, read_submission, 
 from autograder.course import course_root, course_setting, folder, late_penalties, markers
 from autograder.course import students as submitters
 from autograder.execute.kernels import close_fork_servers
-from autograder.execute.payload import kill_running
 from autograder.execute.runners import connect, error_outcome, run_dask, run_local
 from autograder.execute.sandbox import choose, forks, sandbox_status, switched_off
 from autograder.execute.warmup import preload_for, warm_up
@@ -145,8 +144,7 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
         store.close()
         if client is not None:
             client.close()
-        kill_running()
-        close_fork_servers()
+        close_fork_servers()  # (each worker killed its own kernels when it was stopped)
     batch.seconds = time.monotonic() - started
     return batch
 
@@ -279,8 +277,8 @@ class GradingRun:
     def _judged(self, outcome: Outcome, payload: dict, info: _Prepared) -> tuple[Result, dict]:
         """:meth:`score`, with a dead kernel's last words logged and a crash of the scorer
         turned into an ``error`` result (retried) instead of a crash of the batch."""
-        if outcome.stderr:  # a kernel that died: what it said on its way out
-            self.store.note(outcome.key, "the kernel's error output:\n" + textwrap.indent(
+        if outcome.stderr:  # a kernel (or worker) that died: what it said on its way out
+            self.store.note(outcome.key, f"the {outcome.stderr_from}'s error output:\n" + textwrap.indent(
                 outcome.stderr.rstrip(), "    | ", lambda line: True))
         try:
             return self.score(outcome, payload, info)

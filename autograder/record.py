@@ -170,8 +170,9 @@ class Outcome:
     """What one run of a submission came back with, before the grader judged it.
 
     ``key`` is the student; ``notebooks`` maps a notebook's name to its executed
-    JSON text (none when it never ran); ``stderr`` is what a kernel that died
-    said on its way out (empty otherwise).
+    JSON text (none when it never ran); ``stderr`` is what a process that died
+    said on its way out (empty otherwise), ``stderr_from`` which one: the
+    kernel, or the grading worker that ran it.
     """
 
     key: str
@@ -180,3 +181,4 @@ class Outcome:
     duration_s: float = 0.0
     notebooks: dict = field(default_factory=dict)
     stderr: str = ""
+    stderr_from: str = "kernel"

@@ -271,3 +271,37 @@ def test_markers_are_read_from_the_courses_nbgrader_config(tmp_path):
     assert marks.release_view(source) == "x = 1\ny = 2\npass  # yours"
     assert marks.hidden_lines(source) == {3}
     assert markers().hidden_lines(source) == set()
+
+
+def test_a_page_that_cannot_be_rendered_costs_the_page_not_the_grade(tmp_path, monkeypatch):
+    import concurrent.futures as cf
+
+    from autograder.feedback import save
+
+    class Store:  # what PageWriter asks of the store
+        notes, saved = [], []
+
+        def note(self, student, message):
+            self.notes.append(message)
+
+        def save(self, result, notebooks, timestamp):
+            self.saved.append(result)
+            return result
+
+    class Renderer:  # its renderer failed on this job, and so does rendering it here
+        def submit(self, job):
+            future = cf.Future()
+            future.set_exception(ValueError("student output nbconvert chokes on"))
+            return future
+
+    def fails(job):
+        raise ValueError("again")
+    monkeypatch.setattr(save, "render_pages", fails)
+    writer = save.PageWriter(tmp_path, "a", Store(), Renderer(), limit=4)
+    result = Result("s1", "a", Status.OK, score=2.0, max_score=2.0)
+    writer.add(result, {}, {}, None)
+    writer.settle(wait=True)
+    store = writer.store
+    assert store.saved == [result] and writer.saved == {"s1": result}
+    assert any(n.startswith("no feedback page: rendering failed (ValueError: again)")
+               for n in store.notes)

@@ -1,8 +1,10 @@
 """execute/pool.py: helper processes fed over pipes (local grading workers, page renderers)."""
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 import textwrap
+import time
 
 import psutil
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from autograder.execute.pool import HelperDied, ProcessPool
 
 HELPER = textwrap.dedent('''
-    import os, sys
+    import os, sys, time
     from autograder.execute.pool import serve
 
     def handle(job):
@@ -22,6 +24,12 @@ HELPER = textwrap.dedent('''
         if kind == "die":  # what a worker says on its way out reaches the caller
             print("fatal: " + value, file=sys.stderr, flush=True)
             os._exit(3)
+        if kind == "busy":  # stopped mid-job, it cleans up as a grading worker kills its kernels
+            try:
+                open(value + ".started", "w").close()
+                time.sleep(60)
+            finally:
+                open(value + ".cleaned", "w").close()
 
     if __name__ == "__main__":
         serve(handle)
@@ -64,6 +72,21 @@ def test_a_dead_helper_fails_its_job_with_its_error_output_and_is_replaced(pool)
     assert futures[1].result(timeout=30)[1] == 1
     assert all(pool.submit(("echo", i)).result(timeout=30)[1] == i for i in range(4))
     assert len([p for p in _helpers() if p.status() != psutil.STATUS_ZOMBIE]) <= 2  # replaced
+
+
+def test_close_stops_a_busy_helper_which_cleans_up_first(pool, tmp_path):
+    marker = str(tmp_path / "job")
+    future = pool.submit(("busy", marker))
+    deadline = time.monotonic() + 30
+    while not os.path.exists(marker + ".started") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    pool.close()
+    assert time.monotonic() - started < 2.5            # asked, not waited out
+    assert os.path.exists(marker + ".cleaned")         # its finally ran before it exited
+    with pytest.raises((HelperDied, cf.CancelledError)):
+        future.result(timeout=10)
+    assert not [p for p in _helpers() if p.status() != psutil.STATUS_ZOMBIE]
 
 
 def test_close_leaves_no_helper_behind(pool):

@@ -136,14 +136,16 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
         return
 
 
-def error_outcome(key: str, exc: BaseException, stderr: str = "") -> Outcome:
+def error_outcome(key: str, exc: BaseException, stderr: str = "",
+                  stderr_from: str = "kernel") -> Outcome:
     """The outcome of a payload whose execution failed in the grader itself.
 
-    ``stderr``: what the kernel wrote to its standard error, when it was one that died.
+    ``stderr``: what the process that died (``stderr_from``: a kernel, or the grading
+    worker) wrote to its standard error.
     """
     text = str(exc).strip().splitlines()
     detail = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-    return Outcome(key, Status.ERROR, detail, stderr=stderr)
+    return Outcome(key, Status.ERROR, detail, stderr=stderr, stderr_from=stderr_from)
 
 
 class _KernelFailed(Exception):

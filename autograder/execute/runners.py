@@ -17,7 +17,7 @@ from typing import Iterator
 from autograder import UsageError
 from autograder.execute.kernels import fork_server
 from autograder.execute.payload import error_outcome, execute_payload
-from autograder.execute.pool import ProcessPool
+from autograder.execute.pool import HelperDied, ProcessPool
 from autograder.record import Outcome
 
 __all__ = ["connect", "run_local", "run_dask", "error_outcome"]
@@ -70,8 +70,10 @@ def run_local(payloads: Iterator[dict], workers: int) -> Iterator[tuple[dict, Ou
                 payload = pending.pop(future)
                 try:
                     outcome = future.result()
+                except HelperDied as exc:  # a worker lost: what it said on its way out
+                    outcome = error_outcome(payload["key"], exc, exc.stderr, "grading worker")
                 except Exception as exc:  # one failure never stops the batch
-                    outcome = error_outcome(payload["key"], exc, getattr(exc, "stderr", ""))
+                    outcome = error_outcome(payload["key"], exc)
                 yield payload, outcome
     finally:
         pool.close()

@@ -76,7 +76,17 @@ class PageWriter:
         except Exception as exc:  # a renderer lost (killed, a worker gone): render here
             self.store.note(result.student, f"feedback rendered by the grader "
                             f"({type(exc).__name__}: {exc})")
-            done = render_pages(job)
+            done = _rendered_or_none(job, self.store, result.student)
         write_feedback(self.course, result.student, self.assignment, done["pages"])
         self.saved[result.student] = self.store.save(
             result, {**executed, **done["notebooks"]}, timestamp)
+
+
+def _rendered_or_none(job: dict, store, student: str) -> dict:
+    """:func:`render_pages` here; no pages (noted in the log) when it fails here too: the
+    submission's grade is saved all the same."""
+    try:
+        return render_pages(job)
+    except Exception as exc:
+        store.note(student, f"no feedback page: rendering failed ({type(exc).__name__}: {exc})")
+        return {"pages": {}, "notebooks": {}}
