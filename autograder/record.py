@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 from dataclasses import dataclass, field
 
 __all__ = ["Status", "CellScore", "Result", "Outcome"]
@@ -84,16 +85,22 @@ class CellScore:
 
     @classmethod
     def from_json(cls, data) -> CellScore | None:
-        """The cell score a record holds, or None when ``data`` is not one."""
+        """The cell score a record holds, or None when ``data`` is not one (no grade id).
+
+        Each field is read on its own: one of the wrong type reads as its default (a
+        cell passes only on ``"ok": true``), so one damaged value costs only itself.
+        """
         if not isinstance(data, dict) or not isinstance(data.get("grade_id"), str):
             return None
-        if "auto_score" not in data and not data.get("manual"):  # as older records left it
-            data = {**data, "auto_score": data.get("points", 0.0)}
-        try:
-            return cls(**{"notebook": "", **{f.name: data[f.name] for f in dataclasses.fields(cls)
-                                             if f.name in data}})
-        except TypeError:
-            return None
+        manual = data.get("manual") is True
+        points = _number(data.get("points"), 0.0)
+        auto = data.get("auto_score", None if manual else points)  # older records lacked it
+        flag = data.get("needs_manual_grade", False)
+        return cls(data["grade_id"], _text(data.get("notebook"), ""), points,
+                   _number(data.get("max_points"), 0.0), data.get("ok") is True,
+                   _text(data.get("check")), _text(data.get("message")), _text(data.get("bug")),
+                   manual, _number(auto, None),
+                   flag if isinstance(flag, bool) or flag is None else False)
 
 
 @dataclass(frozen=True)
@@ -135,34 +142,39 @@ class Result:
 
     @classmethod
     def from_json(cls, data, **defaults) -> Result | None:
-        """The result a record holds (``defaults`` fill fields it lacks, e.g. the student), or
-        None when it is not one: not an object, an unknown status, a wrong type."""
+        """The result a record holds (``defaults`` fill fields it lacks or spoils, e.g. the
+        student), or None when it is not one: not an object, no known status, no student.
+
+        Each other field is read on its own, a value of the wrong type as its default;
+        an unreadable cell is left out.
+        """
         if not isinstance(data, dict):
             return None
-        data = {**defaults, **data}
         status = Status.parse(data.get("status"))
-        if status is None or not isinstance(data.get("student"), str):
+        student = _text(data.get("student"), defaults.get("student"))
+        if status is None or student is None:
             return None
-        known = {f.name for f in dataclasses.fields(cls)} - {"status", "tests"}
-        values = {k: v for k, v in data.items() if k in known and v is not None}
-        if not status.scored:  # the grader's failure has no score, whatever the file says
-            values["score"] = None
-        try:
-            result = cls(status=status, tests=tuple(
-                t for t in map(CellScore.from_json, data.get("tests") or ()) if t is not None),
-                **values)
-            return result if _numbers(result) else None
-        except TypeError:
-            return None
+        tests = data.get("tests") if isinstance(data.get("tests"), list) else ()
+        return cls(
+            student, _text(data.get("assignment"), defaults.get("assignment", "")), status,
+            _text(data.get("detail"), ""),
+            # the grader's failure has no score, whatever the file says
+            _number(data.get("score"), 0.0) if status.scored else None,
+            _number(data.get("max_score"), 0.0), _number(data.get("duration_s"), 0.0),
+            _text(data.get("submission_sha256"), ""), _text(data.get("graded_at"), ""),
+            tuple(t for t in map(CellScore.from_json, tests) if t is not None),
+            _number(data.get("late_submission_penalty"), None))
 
 
-def _numbers(result: Result) -> bool:
-    """Whether the numbers of a record read back are numbers (a hand-edited file may lie)."""
-    def number(v):
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
-    return ((result.score is None or number(result.score)) and number(result.max_score)
-            and number(result.duration_s) and isinstance(result.tests, tuple)
-            and all(number(t.points) and number(t.max_points) for t in result.tests))
+def _number(value, default):
+    """``value`` if it is a finite number (not a bool), else ``default``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return value if ok else default
+
+
+def _text(value, default=None):
+    """``value`` if it is a string, else ``default``."""
+    return value if isinstance(value, str) else default
 
 
 @dataclass(frozen=True)
