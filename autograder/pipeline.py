@@ -39,7 +39,7 @@ from autograder.feedback.render import Renderer
 from autograder.feedback.save import PageWriter
 from autograder.judge.score import checks_called, grading_plans, score_cell, unanswered
 from autograder.record import Outcome, Result, Status
-from autograder.store import Store, read_record, submission_sha256, utc_now
+from autograder.store import Store, read_record, recorded, submission_sha256, utc_now
 
 __all__ = ["Batch", "GradingRun", "grade_class", "isolation_state", "longest_first", "RETRIES",
            "DEFAULT_TIMEOUT"]
@@ -119,7 +119,7 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
                            "processes": processes or 64 + 3 * (os.cpu_count() or 1)}}
     shas = {s: _sha(course, s, assignment) for s in wanted}
     if fork and not scheduler and any(
-            sha and (force or not _recorded(course, s, assignment, sha)) for s, sha in shas.items()):
+            sha and (force or not recorded(course, s, assignment, sha)) for s, sha in shas.items()):
         warm_up(settings["preload"])  # while the gradebook opens and payloads are built
     started = time.monotonic()
     store = Store(course, assignment, sources, late=late_penalties(course))
@@ -308,12 +308,6 @@ def _sha(course: Path, student: str, assignment: str) -> str:
     """The submission's hash ('' when its folder is gone)."""
     where = folder(course, "submitted", student, assignment)
     return submission_sha256(where) if where.is_dir() else ""
-
-
-def _recorded(course: Path, student: str, assignment: str, sha: str) -> bool:
-    """True when the submission's record matches ``sha`` (the gradebook is asked later)."""
-    record = read_record(course, student, assignment)
-    return record is not None and record.submission_sha256 == sha and record.status.scored
 
 
 def longest_first(students: list[str], previous: dict, sizes: dict) -> list[str]:

@@ -25,7 +25,7 @@ from autograder.course import course_id as course_id_of
 from autograder.record import Result, Status
 
 __all__ = ["read_records", "Store", "Standing", "submission_sha256", "read_record", "write_record",
-           "open_gradebook",
+           "recorded", "open_gradebook",
            "standings", "write_atomically", "write_grades", "CSV_COLUMNS", "utc_now"]
 
 CSV_COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
@@ -77,6 +77,13 @@ def read_record(course: Path, student: str, assignment: str) -> Result | None:
     except (OSError, ValueError):
         return None
     return Result.from_json(data, student=student, assignment=assignment)
+
+
+def recorded(course: Path, student: str, assignment: str, sha: str) -> bool:
+    """True when the submission's record matches ``sha`` and has a score (whether the
+    gradebook agrees is :meth:`Store.is_graded`'s to ask)."""
+    record = read_record(course, student, assignment)
+    return record is not None and record.submission_sha256 == sha and record.status.scored
 
 
 def write_record(course: Path, result: Result) -> None:
@@ -149,8 +156,7 @@ class Store:
     def is_graded(self, student: str, sha: str) -> bool:
         """True when this exact submission already has a record and a gradebook row."""
         from nbgrader.api import MissingEntry
-        record = read_record(self.course, student, self.assignment)
-        if not record or record.submission_sha256 != sha or not record.status.scored:
+        if not recorded(self.course, student, self.assignment, sha):
             return False
         try:
             self.gb.find_submission(self.assignment, student)
@@ -379,7 +385,7 @@ class Standing(NamedTuple):
     raw: float | None    # nbgrader's score (manual grades included); None: the grader failed
     penalty: float | None
     score: float | None  # raw less the late penalty, never below 0
-    status: str
+    status: Status
 
 
 def standings(gb, course: Path, assignment: str, students=()) -> list[Standing]:

@@ -98,7 +98,7 @@ def summarise(assignment: str, records: list[Result], grades: dict[str, dict]) -
     for student, row in sorted(grades.items()):
         if student not in seen:  # graded without a record (e.g. nothing submitted)
             summary.rows.append({
-                "student": student, "status": row.get("status") or "missing",
+                "student": student, "status": Status.parse(row.get("status"), Status.MISSING),
                 "score": _number(row.get("score")), "max_score": _number(row.get("max_score")),
                 "duration_s": 0.0, "detail": "", "failed": [], "bugs": []})
     summary.statuses = Counter(row["status"] for row in summary.rows)
@@ -174,7 +174,7 @@ def _html(summary: Summary, charts: dict[str, str], extra: str = "") -> str:
     percents = [_percent(r) for r in _scored(rows)]
     mean = sum(percents) / len(percents) if percents else 0.0
     full = sum(p >= 99.999 for p in percents)
-    ok = summary.statuses.get("ok", 0)
+    ok = summary.statuses.get(Status.OK, 0)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     sections = [
         ("Scores", "scores", f"<p>{len(rows)} submissions, mean {mean:.1f}% of the maximum, "

@@ -37,12 +37,12 @@ MAX_STDERR = 4096                  # bytes of a dead kernel's standard error kep
 _DIED = (Status.KERNEL_DIED, Status.MEMORY)  # statuses whose kernel's standard error is worth reading
 _TIMEOUT_ERROR = {"ename": "CellTimeoutError", "evalue": "", "traceback": []}
 _MEMORY_ERRORS = {"MemoryError", "ResourceExhaustedError"}
-_running: set[int] = set()  # kernel pids of this process's workers, for an interrupted batch
+_running: set[int] = set()  # kernel pids this process is running, killed when it is stopped
 _running_lock = threading.Lock()
 
 
 def kill_running() -> None:
-    """Kill every kernel (and its children) that this process's workers are running."""
+    """Kill every kernel (and its children) that this process is running."""
     with _running_lock:
         pids = list(_running)
     for pid in pids:
@@ -122,7 +122,8 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
         pid = getattr(km.provisioner, "pid", None) if km.provisioner is not None else None
         if not pid:
             continue
-        # one read of /proc a second serves every watcher; memory is read fresh each time
+        # one read of /proc a second serves every watcher of this process (a worker runs one
+        # submission at a time, a Dask worker one per thread); memory is read fresh each time
         tree = members(pid, process_table(max_age=1.0))
         if cap_procs and len(tree) > cap_procs:
             verdict.update(status=Status.KERNEL_DIED,

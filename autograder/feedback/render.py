@@ -7,7 +7,7 @@ data: the executed notebooks, the assembled ones, the result the grader judged)
 to a :class:`Renderer`: a few processes of their own, or -- with a Dask cluster
 -- a task beside the submissions'.  The pages come back as text; the grader
 writes them before the submission's grades and record (see
-:mod:`autograder.pipeline`), so a record on disk still means its pages exist.
+:mod:`autograder.feedback.save`), so a record on disk still means its pages exist.
 """
 from __future__ import annotations
 

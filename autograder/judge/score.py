@@ -15,6 +15,7 @@ from autograder.cells import ANY_SEED, TestCell, expected_checks
 from autograder.judge.expect_judge import judge, partial_points, trailing_value
 from autograder.protocol import PLANS_FILE, expectations, observations
 from autograder.record import CellScore
+from nn_utils.engine import public_name
 
 __all__ = ["score_cell", "expected_seed", "unanswered", "checks_called", "grading_plans"]
 
@@ -65,7 +66,8 @@ def _judge(text, nonce: str):
             return name, None, {"ok": False, "message": "malformed check record", "bug": None}
         if seed != expected_seed(name, user_seed, nonce):
             return name, user_seed, {"ok": False, "bug": None,
-                                     "message": f"check_{name}: ran on inputs not chosen by the grader"}
+                                     "message": f"{public_name(name)}: ran on inputs not chosen "
+                                                "by the grader"}
         observed = record.get("observed")
         verdict = judge_record(name, seed, observed if isinstance(observed, dict) else {})
         return name, user_seed, {"ok": bool(verdict.ok), "message": verdict.message,
@@ -102,7 +104,8 @@ def score_cell(test: TestCell, outputs: list | None, nonce: str, max_points: flo
         elif missing:
             name = missing[0][0]
             entry["check"] = name
-            entry["message"] = f"check_{name}: did not run" + (f" ({error})" if error else "")
+            entry["message"] = f"{public_name(name)}: did not run" + (
+                f" ({error})" if error else "")
         elif error is not None:
             entry["message"] = error
         else:
