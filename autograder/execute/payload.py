@@ -114,7 +114,8 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
     """Kill the submission when its processes together exceed the process or memory cap.
 
     rlimits bound each process; this bounds the whole tree (a submission that
-    forks many processes, each under the per-process cap).
+    forks many processes, each under the per-process cap).  Which processes are the
+    submission's is the sandbox's to say (``km.members``); unisolated, its process tree.
     """
     cap_procs, cap_memory = limits.get("processes"), limits.get("memory")
     while True:
@@ -124,7 +125,7 @@ async def _watch(km, limits: dict, verdict: dict) -> None:
             continue
         # one read of /proc a second serves every watcher of this process (a worker runs one
         # submission at a time, a Dask worker one per thread); memory is read fresh each time
-        tree = members(pid, process_table(max_age=1.0))
+        tree = getattr(km, "members", members)(pid, process_table(max_age=1.0))
         if cap_procs and len(tree) > cap_procs:
             verdict.update(status=Status.KERNEL_DIED,
                            detail=f"killed: the submission ran more than {cap_procs} processes")

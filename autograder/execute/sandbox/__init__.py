@@ -64,8 +64,9 @@ class Sandbox(Protocol):
         """In the kernel's own process, before it runs anything: finish the isolation and
         apply the sandbox's limits (the process cap); return the connection file to use."""
 
-    def members(self, pid: int) -> set[int]:
-        """The processes that belong to the kernel whose launched process is ``pid``."""
+    def members(self, pid: int, table: dict | None = None) -> set[int]:
+        """The processes that belong to the kernel whose launched process is ``pid``
+        (``table``: a recent :func:`autograder.execute.procs.process_table`, to share)."""
 
     def teardown(self, spec: dict) -> None:
         """Remove what :meth:`prepare` made, once the kernel is gone."""
@@ -144,6 +145,7 @@ def isolate(make_manager, server, limits: dict, workdir: str, required: bool = T
     km.connection_file = os.path.join(rundir, "connection.json")
     km.launcher = box.launcher(spec)
     km.kernel_spec.interrupt_mode = box.interrupt
+    km.members = box.members  # what the executor's watch counts as the submission's
     # called by the executor when the kernel is done; at the latest when km is collected
     km.remove_rundir = weakref.finalize(km, _teardown, box, spec, rundir)
     return km

@@ -215,8 +215,8 @@ class Bubblewrap:
             raise OSError("bwrap left the kernel capabilities")
         return connection_file
 
-    def members(self, pid: int) -> set[int]:
-        return procs.members(pid)   # bwrap, its init and the kernel: descendants of ``pid``
+    def members(self, pid: int, table: dict | None = None) -> set[int]:
+        return procs.members(pid, table)   # bwrap, its init and the kernel: descendants of ``pid``
 
     def teardown(self, spec: dict) -> None:
         pass   # the tmpfs mounts die with the sandbox; the caller removes the rundir
