@@ -468,3 +468,36 @@ def test_exports_for_gradescope_canvas_and_moodle_come_from_the_gradebook(graded
     with open(course / "exports" / "moodle.csv", newline="") as fh:
         moodle = {r["ID number"]: float(r["tiny"]) for r in csv.DictReader(fh)}
     assert moodle == {s: float(t) for s, (_, t) in EXPECTED.items()}
+
+
+def test_a_local_worker_killed_mid_submission_costs_a_retry_not_the_grade(tmp_path):
+    """A grading worker lost (the OOM killer, an operator) fails its submission, which runs
+    again in a new worker; its kernel does not outlive it."""
+    import psutil
+    course = make_course(tmp_path / "course", ["full_marks"])
+    killed: list = []
+
+    def kill_the_busy_worker():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed:
+            for proc in psutil.Process().children(recursive=True):
+                try:  # busy: its kernel (booted fresh: --no-fork-server) runs below it
+                    if "autograder.execute.worker" in " ".join(proc.cmdline()) and proc.children():
+                        proc.kill()
+                        killed.append(proc.pid)
+                        return
+                except psutil.Error:
+                    pass
+            time.sleep(0.05)
+    killer = threading.Thread(target=kill_the_busy_worker, daemon=True)
+    killer.start()
+    assert grade.main(course=course, assignment="tiny", workers=1, fork=False,
+                      progress=False) == 0
+    killer.join()
+    assert killed
+    record = read_record(course, "full_marks", "tiny")
+    assert (record.status, record.score) == ("ok", 4)
+    log = (course / "autograder.log").read_text()
+    assert "attempt 1 failed (HelperDied: the helper process autograder.execute.worker died " \
+           "(killed by signal 9)); retrying" in log
+    assert not kernel_processes()
