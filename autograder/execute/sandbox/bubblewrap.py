@@ -82,7 +82,7 @@ def bwrap_argv(spec: dict) -> list[str]:
     # (a checkout in /tmp), and their binds must land on top of it, not under it
     scratch = _bytes(spec["scratch_size"])
     argv += ["--perms", "1777", "--size", scratch, "--tmpfs", "/tmp"]
-    bound: list[str] = ["/tmp"]
+    bound: list[str] = []  # (the /tmp tmpfs shows nothing of the host's /tmp: not one of them)
     binds: list[str] = []
     for path in sorted({p for p in spec["readable"] if os.path.lexists(p)}, key=len):
         if path == "/" or _under(path, bound):
@@ -96,7 +96,7 @@ def bwrap_argv(spec: dict) -> list[str]:
     # bwrap gives the folders it makes on the way to a bind their modes on the host (/root:
     # 0700): made first, open, so the kernel's uid can reach what is bound below them
     made: list[str] = []
-    for path in [*bound[1:], *writable]:
+    for path in [*bound, *writable]:
         parent = os.path.dirname(path)
         ancestors = []
         while parent != "/":
