@@ -129,7 +129,7 @@ def grade_class(course: Path, assignment: str, *, workers=None, scheduler=None, 
         if unisolated:
             store.note("-", "this batch runs unisolated: student code has the grader's rights")
         run = GradingRun(course, assignment, store.graded_sources(sources), files, settings,
-                         store, client=client, workers=workers, progress=progress)
+                         store, client=client, workers=workers, progress=progress, shas=shas)
         batch = Batch()
         todo = []
         for student in wanted:
@@ -156,7 +156,8 @@ class GradingRun:
     ``sources`` are the source notebooks with their test cells as the gradebook
     keeps them; ``files`` the other files of ``source/<assignment>`` (bytes);
     ``settings`` what every payload carries (limits, timeouts, isolation,
-    preload); ``client`` a Dask client, or None for ``workers`` local worker processes.
+    preload); ``client`` a Dask client, or None for ``workers`` local worker processes;
+    ``shas`` each submission's hash as the run found it (hashed once: every file is read).
     """
 
     course: Path
@@ -168,6 +169,7 @@ class GradingRun:
     client: object = None
     workers: int = 1
     progress: bool = True
+    shas: dict = field(default_factory=dict)
     checks: list = field(init=False)
 
     def __post_init__(self):
@@ -236,7 +238,10 @@ class GradingRun:
         payload = {"key": student, "notebooks": notebooks, "nonce": nonce,
                    "files": {**student_files(self.course, where), **self.files, **plans},
                    **self.settings}
-        return payload, _Prepared(assembled, problems, _sha(self.course, student, self.assignment),
+        sha = self.shas.get(student)
+        if sha is None:
+            sha = _sha(self.course, student, self.assignment)
+        return payload, _Prepared(assembled, problems, sha,
                                   stamp.read_text().strip() if stamp.is_file() else None)
 
     def score(self, outcome: Outcome, payload: dict, info: _Prepared) -> tuple[Result, dict]:
